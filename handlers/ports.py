@@ -1,0 +1,320 @@
+"""Ports: what the use cases need from the outside world.
+
+Storage implements the record and repository protocols (its ORM rows satisfy the record
+protocols structurally), platform adapters implement Messenger and Presence, nudges implements
+Catalog. Nothing here imports an implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from handlers.messages import OutgoingMessage
+
+# --------------------------------------------------------------------------- records
+
+
+class WorkspaceRecord(Protocol):
+    id: int
+    platform: str  # "slack", "teams" or "shell"
+    external_id: str  # Slack team id, Teams tenant id, "demo" for the shell
+    name: str
+
+
+class PersonRecord(Protocol):
+    id: int
+    workspace_id: int
+    external_id: str  # platform user id
+    handle: str  # what people type after @, lower case
+    display_name: str
+    locale: str  # "nl" or "en"
+    time_zone: str  # IANA name
+    recognition_opt_out: bool
+    unreachable: bool
+    created_at: datetime
+
+
+class TopicRecord(Protocol):
+    id: int
+    person_id: int
+    topic: str  # normalised, see handlers.models.normalise_topic
+    created_at: datetime
+
+
+class QuestionRecord(Protocol):
+    id: int
+    workspace_id: int
+    asker_id: int
+    expert_id: int | None  # None after the expert asked to be forgotten
+    topic: str | None
+    text: str | None  # None once redacted by retention or erased
+    first_assessment: str | None
+    kind: str | None  # QuestionKind value
+    urgent: bool
+    tag: str | None  # Tag value
+    tag_source: str | None  # TagSource value
+    tagged_at: datetime | None
+    status: str  # QuestionStatus value
+    asked_at: datetime
+    deliver_after: datetime | None
+    delivered_at: datetime | None
+    interrupted_focus: bool  # delivered while the expert was in focus (urgent)
+    first_reply_at: datetime | None
+    outcome: str | None  # Outcome value
+    outcome_at: datetime | None
+    thread_ref: str | None  # platform's handle on the conversation thread, opaque here
+    text_redacted_at: datetime | None
+
+
+class ReplyRecord(Protocol):
+    id: int
+    question_id: int
+    author_id: int | None
+    text: str | None
+    created_at: datetime
+    reply_seconds: float  # since delivery (or asking, when delivered at once)
+    curt_score: float
+    curt: bool
+    curt_reasons: list[str]
+
+
+class SignalRecord(Protocol):
+    id: int
+    question_id: int
+    subject_id: int | None  # whom the signal is about
+    reporter_id: int | None  # who reported it; None when detected
+    kind: str  # SignalKind value
+    created_at: datetime
+    details: dict[str, Any]
+
+
+class OutboxRecord(Protocol):
+    id: int
+    dedupe_key: str
+    person_id: int | None
+    channel: str | None
+    kind: str
+    period: str
+    payload: dict[str, Any]  # OutgoingMessage.to_payload()
+    question_id: int | None
+    status: str  # OutboxStatus value
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class WorkspaceRepository(Protocol):
+    async def get(self, workspace_id: int) -> WorkspaceRecord | None: ...
+
+    async def get_or_create(self, platform: str, external_id: str, name: str) -> WorkspaceRecord: ...
+
+
+class PersonRepository(Protocol):
+    async def get(self, person_id: int) -> PersonRecord | None: ...
+
+    async def by_external_id(self, workspace_id: int, external_id: str) -> PersonRecord | None: ...
+
+    async def by_handle(self, workspace_id: int, handle: str) -> PersonRecord | None: ...
+
+    async def add(
+        self,
+        *,
+        workspace_id: int,
+        external_id: str,
+        handle: str,
+        display_name: str,
+        locale: str,
+        time_zone: str,
+        now: datetime,
+    ) -> PersonRecord: ...
+
+    async def delete(self, person_id: int) -> None:
+        """Delete the person row itself (the caller erased their data first)."""
+
+
+class TopicRepository(Protocol):
+    async def list_for(self, person_id: int) -> list[TopicRecord]: ...
+
+    async def add(self, person_id: int, topic: str, now: datetime) -> bool:
+        """Declare a topic in-role; False when it was already declared."""
+
+    async def remove(self, person_id: int, topic: str) -> bool:
+        """False when the topic was not declared."""
+
+    async def experts_for(self, workspace_id: int, topic: str) -> list[PersonRecord]:
+        """People in the workspace who declared the topic in-role, by id."""
+
+    async def delete_for(self, person_id: int) -> int: ...
+
+
+class QuestionRepository(Protocol):
+    async def add(
+        self,
+        *,
+        workspace_id: int,
+        asker_id: int,
+        expert_id: int,
+        topic: str | None,
+        text: str,
+        first_assessment: str | None,
+        kind: str | None,
+        urgent: bool,
+        status: str,
+        asked_at: datetime,
+        deliver_after: datetime | None,
+        interrupted_focus: bool,
+    ) -> QuestionRecord:
+        """Insert and flush, so ``id`` is set."""
+
+    async def get(self, question_id: int) -> QuestionRecord | None: ...
+
+    async def get_for_update(self, question_id: int) -> QuestionRecord | None:
+        """Like get, but locks the row (PostgreSQL) so two replicas cannot act on it at once."""
+
+    async def by_thread_ref(self, workspace_id: int, thread_ref: str) -> QuestionRecord | None: ...
+
+    async def open_counts(self, expert_ids: Sequence[int]) -> dict[int, int]:
+        """Open (held or delivered, not yet answered) questions per expert; missing ids count 0."""
+
+    async def asked_by(self, person_id: int) -> list[QuestionRecord]: ...
+
+    async def answered_by(self, person_id: int) -> list[QuestionRecord]:
+        """Questions where the person is the expert."""
+
+    async def recent_doubt_outcomes(self, asker_id: int, topic: str, limit: int) -> list[QuestionRecord]:
+        """The asker's latest closed doubt-kind questions on a topic, newest first."""
+
+    async def delete_asked_by(self, person_id: int) -> int:
+        """Delete questions the person asked, with their replies and signals."""
+
+    async def detach_expert(self, person_id: int) -> int:
+        """Set expert_id to None on questions the person was asked (the asker keeps them)."""
+
+
+class ReplyRepository(Protocol):
+    async def add(
+        self,
+        *,
+        question_id: int,
+        author_id: int,
+        text: str,
+        created_at: datetime,
+        reply_seconds: float,
+        curt_score: float,
+        curt: bool,
+        curt_reasons: list[str],
+    ) -> ReplyRecord: ...
+
+    async def for_question(self, question_id: int) -> list[ReplyRecord]: ...
+
+    async def written_by(self, person_id: int) -> list[ReplyRecord]: ...
+
+    async def delete_written_by(self, person_id: int) -> int: ...
+
+
+class SignalRepository(Protocol):
+    async def add(
+        self,
+        *,
+        question_id: int,
+        subject_id: int | None,
+        reporter_id: int | None,
+        kind: str,
+        created_at: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> SignalRecord: ...
+
+    async def for_question(self, question_id: int) -> list[SignalRecord]: ...
+
+    async def about(self, person_id: int) -> list[SignalRecord]:
+        """Signals whose subject or reporter is the person."""
+
+    async def delete_about(self, person_id: int) -> int:
+        """Delete signals whose subject is the person; clear reporter_id where they reported."""
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self,
+        *,
+        dedupe_key: str,
+        message: OutgoingMessage,
+        period: str,
+        due_at: datetime,
+        now: datetime,
+    ) -> OutboxRecord | None:
+        """Queue a message; None (and nothing written) when the key exists already."""
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxRecord]:
+        """Pending rows due at or before ``now``, oldest first, locked against other replicas
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+
+    async def pending_for_question(self, question_id: int) -> list[OutboxRecord]: ...
+
+    async def for_person(self, person_id: int) -> list[OutboxRecord]: ...
+
+    async def delete_for_person(self, person_id: int) -> int: ...
+
+
+class ProcessedEventRepository(Protocol):
+    async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
+        """Record a platform event id; False when it was seen before (a retry)."""
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. ``async with uow:`` commits on success, rolls back on error."""
+
+    workspaces: WorkspaceRepository
+    people: PersonRepository
+    topics: TopicRepository
+    questions: QuestionRepository
+    replies: ReplyRepository
+    signals: SignalRepository
+    outbox: OutboxRepository
+    events: ProcessedEventRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --------------------------------------------------------------------------- the outside world
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware UTC."""
+
+
+class Presence(Protocol):
+    async def focus_until(self, person: PersonRecord) -> datetime | None:
+        """When the person is in focus / do-not-disturb now: when it ends (UTC). Otherwise None."""
+
+
+class Messenger(Protocol):
+    async def send(self, message: OutgoingMessage) -> str | None:
+        """Deliver one message; returns the platform's id for it (used as thread reference)
+        when there is one. Raises RecipientUnreachable or TransientSendError."""
+
+
+class Catalog(Protocol):
+    def text(self, locale: str, key: str, **params: Any) -> str:
+        """A user-facing text by key, with ``{name}`` parameters filled in."""
+
+    def variant(self, locale: str, key: str, seed: int, **params: Any) -> str:
+        """One of several rotated variants of a text; ``seed`` picks which."""
