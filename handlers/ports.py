@@ -113,6 +113,8 @@ class OutboxRecord(Protocol):
 class WorkspaceRepository(Protocol):
     async def get(self, workspace_id: int) -> WorkspaceRecord | None: ...
 
+    async def by_external_id(self, platform: str, external_id: str) -> WorkspaceRecord | None: ...
+
     async def get_or_create(self, platform: str, external_id: str, name: str) -> WorkspaceRecord: ...
 
 
@@ -256,7 +258,17 @@ class OutboxRepository(Protocol):
         """Pending rows due at or before ``now``, oldest first, locked against other replicas
         (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
 
+    async def mark_sent(self, row_id: int, now: datetime) -> None: ...
+
+    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
+        """With ``retry_at``: stays pending until then, attempts + 1. Without: failed for good."""
+
+    async def mark_skipped(self, row_id: int, reason: str) -> None: ...
+
     async def pending_for_question(self, question_id: int) -> list[OutboxRecord]: ...
+
+    async def count_for(self, person_id: int, kind: str) -> int:
+        """How many messages of this kind were ever queued for the person (rotates texts)."""
 
     async def for_person(self, person_id: int) -> list[OutboxRecord]: ...
 

@@ -1,0 +1,66 @@
+"""The `vraagbot` command. Click: well kept, composable groups, good help output for free."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+from aiohttp import web
+
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("vraagbot")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        click.echo(f"vraagbot: wrong setting: {error}", err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level)
+    return settings
+
+
+@click.group(help="vraagbot: makes asking an expert feel like what it is, normal work.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Apply database migrations up to the newest version.")
+def migrate() -> None:
+    from bot.runtime import migrate as run_migrations
+
+    settings = _settings()
+    asyncio.run(run_migrations(settings))
+    click.echo("database is up to date")
+
+
+@main.command(help="Run the web app (Slack /slack/events, Teams /api/messages, /healthz).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="interface to listen on")
+@click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="TCP port")
+def serve(host: str, port: int) -> None:
+    settings = _settings()
+
+    async def build() -> web.Application:
+        from bot.app import create_app
+        from bot.runtime import build_runtime
+        from bot.runtime import migrate as run_migrations
+
+        await run_migrations(settings)
+        app = create_app(build_runtime(settings))
+        log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, settings.database_url.split("@")[-1])
+        return app
+
+    web.run_app(build(), host=host, port=port, print=None, access_log=None)
+
+
+@main.command(help="Play every role of a demo workspace in the terminal (reads commands from stdin).")
+def shell() -> None:
+    from bot.shell_runner import run_shell
+
+    settings = _settings()
+    asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty()))

@@ -1,0 +1,105 @@
+"""Settings from environment variables (prefix VRAAGBOT_) and an optional .env file."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_GROUP_SIZE_FLOOR = 5  # DESIGN section 3: never lower than 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VRAAGBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///vraagbot.db",
+        description="SQLAlchemy URL: sqlite:///path/file.db (default, in the working directory) "
+        "or postgresql://user:password@host:5432/db",
+    )
+    default_language: str = Field(default="nl", description="nl or en: for people whose platform gives no language")
+    default_time_zone: str = Field(default="Europe/Amsterdam", description="IANA time zone, e.g. Europe/Amsterdam")
+    min_group_size: int = Field(
+        default=5, description="smallest group whose curt-reply figures may be shown; 5 or more"
+    )
+    text_retention_days: int = Field(
+        default=90, description="days question and reply texts are kept; signals and counts stay"
+    )
+    outbox_tick_seconds: float = Field(default=5.0, description="how often queued messages are checked, seconds")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("nl", "en"):
+            raise ValueError("must be nl or en")
+        return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Amsterdam") from None
+        return value
+
+    @field_validator("min_group_size")
+    @classmethod
+    def _privacy_floor(cls, value: int) -> int:
+        if value < MIN_GROUP_SIZE_FLOOR:
+            raise ValueError(f"must be at least {MIN_GROUP_SIZE_FLOOR} (privacy floor)")
+        return value
+
+    @field_validator("text_retention_days")
+    @classmethod
+    def _positive_days(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of days, 1 or more")
+        return value
+
+    @field_validator("outbox_tick_seconds")
+    @classmethod
+    def _positive_tick(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+class SettingsError(Exception):
+    """One line per wrong variable, naming it and what it accepts."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "?"
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"VRAAGBOT_{field.upper()}: {message} (got {problem.get('input')!r})")
+        raise SettingsError("\n".join(lines)) from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for README and --help."""
+    return [
+        (f"VRAAGBOT_{name.upper()}", repr(info.default), info.description or "")
+        for name, info in Settings.model_fields.items()
+    ]

@@ -1,0 +1,226 @@
+"""`vraagbot shell`: play every role of a demo workspace in the terminal, on the real handlers.
+
+Lines look like what people type in Slack, prefixed with who types them:
+    sanne: /vraag @anna #contracten Mag deze clausule blijven staan? | inschatting: ja | twijfel
+    anna: knop hoort bij mijn werk          (press a button you were shown, by the start of its label)
+    anna: antwoord 1 Ja, die mag blijven.   (write in the thread of question 1)
+    focus anna 60                           (anna is in focus time for 60 minutes)
+    klok +61m                               (let time pass: held questions go out)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from handlers import dispatch
+from handlers.context import Actor, Deps
+from handlers.messages import Button, OutgoingMessage, Result
+from handlers.models import MessageKind
+from handlers.ports import PersonRecord
+from nudges.outbox import OutboxDispatcher
+
+PLATFORM, WORKSPACE = "shell", "demo"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    handle: str
+    name: str
+    locale: str
+    topics: tuple[str, ...] = ()
+
+
+DEMO_PEOPLE = (
+    DemoPerson("sanne", "Sanne", "nl"),
+    DemoPerson("anna", "Anna", "nl", ("contracten", "privacy")),
+    DemoPerson("lotte", "Lotte", "nl", ("contracten",)),
+    DemoPerson("bram", "Bram", "en", ("security",)),
+)
+
+SHELL_HELP = """\
+Typ wat een persoon doet, met zijn naam ervoor:   <naam>: <invoer>
+  /vraag ...                 elk /vraag-commando (zie: sanne: /vraag help)
+  knop <begin van label>     druk op een knop die deze persoon kreeg
+  antwoord <nr> <tekst>      antwoord in de draad van vraag <nr>
+Zonder naam:
+  focus <naam> <minuten>     zet iemand in focustijd
+  klok +<n>m | +<n>h         laat tijd verstrijken
+  mensen                     wie zit in de demo-werkruimte
+  help | stop"""
+
+
+class ShellClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+class ShellPresence:
+    def __init__(self, clock: ShellClock) -> None:
+        self._clock = clock
+        self.focus_ends: dict[str, datetime] = {}
+
+    async def focus_until(self, person: PersonRecord) -> datetime | None:
+        end = self.focus_ends.get(person.handle)
+        return end if end and end > self._clock.now() else None
+
+
+@dataclass
+class ShellMessenger:
+    """Prints each message under the name of whoever receives it, and remembers its buttons."""
+
+    write: Callable[[str], None]
+    names: dict[int, str] = field(default_factory=dict)
+    inbox: dict[int, list[OutgoingMessage]] = field(default_factory=dict)
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        self.show(message)
+        return f"shell:q{message.question_id}" if message.kind == MessageKind.QUESTION else None
+
+    def show(self, message: OutgoingMessage) -> None:
+        who = self.names.get(message.person_id or -1, message.channel or "?")
+        self.write(f"  → {who}:")
+        for line in message.text.splitlines():
+            self.write(f"      {line}")
+        if message.buttons:
+            self.write("      " + " ".join(f"[{b.label}]" for b in message.buttons))
+        if message.attachment is not None:
+            self.write("      bijlage/attachment (JSON):")
+            for line in json.dumps(message.attachment, ensure_ascii=False, indent=2).splitlines():
+                self.write(f"        {line}")
+        if message.person_id is not None:
+            self.inbox.setdefault(message.person_id, []).append(message)
+
+    def find_button(self, person_id: int, wanted: str) -> Button | None:
+        wanted = wanted.strip().lower()
+        for message in reversed(self.inbox.get(person_id, [])):
+            for button in message.buttons:
+                if button.label.lower().startswith(wanted):
+                    return button
+        return None
+
+
+class Shell:
+    def __init__(self, deps: Deps, dispatcher: OutboxDispatcher, messenger: ShellMessenger,
+                 clock: ShellClock, presence: ShellPresence, write: Callable[[str], None]) -> None:
+        self.deps = replace(deps, on_queued=self._no_wait)  # the shell drains the outbox after each line
+        self.dispatcher = dispatcher
+        self.messenger = messenger
+        self.clock = clock
+        self.presence = presence
+        self.write = write
+        self.people: dict[str, PersonRecord] = {}
+
+    @staticmethod
+    async def _no_wait() -> None:
+        return None
+
+    async def seed(self) -> None:
+        """The demo workspace: created once, kept as it is afterwards."""
+        async with self.deps.uow() as uow:
+            workspace = await uow.workspaces.get_or_create(PLATFORM, WORKSPACE, "Demo")
+            for demo in DEMO_PEOPLE:
+                person = await uow.people.by_external_id(workspace.id, demo.handle)
+                if person is None:
+                    person = await uow.people.add(workspace_id=workspace.id, external_id=demo.handle,
+                                                  handle=demo.handle, display_name=demo.name, locale=demo.locale,
+                                                  time_zone=self.deps.policy.default_time_zone,
+                                                  now=self.clock.now())
+                    for topic in demo.topics:
+                        await uow.topics.add(person.id, topic, self.clock.now())
+                self.people[demo.handle] = person
+                self.messenger.names[person.id] = demo.handle
+
+    async def run(self, stream: TextIO, *, echo: bool, prompt: Callable[[], None] | None = None) -> None:
+        while True:
+            if prompt:
+                prompt()
+            line = stream.readline()
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if echo and line.strip():
+                self.write(line if line.startswith("#") else f"» {line}")
+            if not await self.execute(line):
+                break
+
+    async def execute(self, line: str) -> bool:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        if text.lower() in ("stop", "exit", "quit"):
+            return False
+        handled = await self._meta(text)
+        if not handled:
+            person_input = re.match(r"^([\w.-]+)\s*[:>]\s*(.*)$", text, re.S)
+            if not person_input:
+                self.write("  ? Begin met een naam, bijvoorbeeld 'sanne: /vraag help', of typ 'help'.")
+                return True
+            await self._as_person(person_input.group(1).lower(), person_input.group(2).strip())
+        await self.dispatcher.dispatch_due()
+        return True
+
+    async def _meta(self, text: str) -> bool:
+        words = text.split()
+        command = words[0].lower()
+        if command in ("help", "hulp"):
+            self.write(SHELL_HELP)
+        elif command in ("mensen", "people"):
+            for demo in DEMO_PEOPLE:
+                topics = ", ".join(f"#{t}" for t in demo.topics) or "-"
+                self.write(f"  {demo.handle} ({demo.name}, {demo.locale}) topics: {topics}")
+        elif command == "focus" and len(words) == 3 and words[2].isdigit():
+            self.presence.focus_ends[words[1].lower()] = self.clock.now() + timedelta(minutes=int(words[2]))
+            self.write(f"  ({words[1]} zit {words[2]} minuten in focustijd)")
+        elif command in ("klok", "clock") and len(words) == 2 and (delta := _duration(words[1])):
+            self.clock.advance(delta)
+            self.write(f"  (klok: {self.clock.now():%Y-%m-%d %H:%M} UTC)")
+        else:
+            return False
+        return True
+
+    async def _as_person(self, handle: str, entry: str) -> None:
+        person = self.people.get(handle)
+        if person is None:
+            self.write(f"  ? {handle} zit niet in de demo-werkruimte. Typ 'mensen'.")
+            return
+        actor = Actor(PLATFORM, WORKSPACE, person.external_id, handle=person.handle,
+                      display_name=person.display_name, workspace_name="Demo")
+        lowered = entry.lower()
+        if lowered.startswith("/vraag"):
+            result = await dispatch.handle_text(self.deps, actor, entry[len("/vraag"):])
+        elif lowered.startswith(("knop ", "button ")):
+            button = self.messenger.find_button(person.id, entry.split(" ", 1)[1])
+            if button is None:
+                self.write(f"  ? {handle} heeft geen knop die zo begint.")
+                return
+            self.write(f"  ({handle} drukt op [{button.label}])")
+            result = await dispatch.handle_action(self.deps, actor, button.action, button.value)
+        elif match := re.match(r"^(?:antwoord|reply)\s+#?(\d+)\s+(.+)$", entry, re.I | re.S):
+            result = await dispatch.handle_reply(self.deps, actor, int(match.group(1)), match.group(2))
+        else:
+            self.write("  ? Gebruik /vraag ..., knop <label> of antwoord <nr> <tekst>.")
+            return
+        self._show_result(person, result)
+
+    def _show_result(self, person: PersonRecord, result: Result) -> None:
+        for reply in result.replies:
+            self.messenger.show(replace(reply, person_id=person.id))
+
+
+def _duration(raw: str) -> timedelta | None:
+    match = re.fullmatch(r"\+?(\d+)([mhd])", raw.lower())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount if unit == "h" else 24 * amount)

@@ -1,0 +1,28 @@
+"""Wires the shell adapter to the real runtime (same handlers, same database)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+import click
+
+from bot.runtime import build_runtime, migrate
+from bot.settings import Settings
+from bot.shell import PLATFORM, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPresence
+
+
+async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool) -> None:
+    await migrate(settings)
+    clock = ShellClock()
+    presence = ShellPresence(clock)
+    messenger = ShellMessenger(click.echo)
+    runtime = build_runtime(settings, messengers={PLATFORM: messenger}, clock=clock, presence=presence)
+    shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo)
+    try:
+        await shell.seed()
+        if interactive:
+            click.echo("vraagbot shell: demo-werkruimte. " + SHELL_HELP)
+        await shell.run(stream, echo=not interactive,
+                        prompt=(lambda: click.echo("> ", nl=False)) if interactive else None)
+    finally:
+        await runtime.close()

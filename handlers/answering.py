@@ -1,0 +1,121 @@
+"""After delivery: the expert's reply, the curt-reply signal, and the asker's outcome."""
+
+from __future__ import annotations
+
+from handlers.actions import outcome_buttons
+from handlers.context import Actor, Deps
+from handlers.curtness import assess_reply
+from handlers.errors import InvalidInput
+from handlers.messages import OutgoingMessage, Result
+from handlers.models import MAX_REPLY_CHARS, MessageKind, Outcome, QuestionStatus, SignalKind
+from handlers.people import ensure_person, question_for_asker, question_for_expert
+from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
+from handlers.queueing import queue, rotation_seed
+
+
+async def record_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("error.empty_reply")
+    if len(text) > MAX_REPLY_CHARS:
+        raise InvalidInput("error.reply_too_long", max=MAX_REPLY_CHARS, length=len(text))
+    async with deps.uow() as uow:
+        expert = await ensure_person(uow, deps, actor)
+        question = await question_for_expert(uow, question_id, expert)
+        asker = await _asker(uow, question)
+        now = deps.clock.now()
+        since = question.delivered_at or question.asked_at
+        seconds = max(0.0, (now - since).total_seconds())
+        verdict = assess_reply(text, question=question.text, reply_seconds=seconds,
+                               interrupted_focus=question.interrupted_focus)
+        reply = await uow.replies.add(question_id=question.id, author_id=expert.id, text=text, created_at=now,
+                                      reply_seconds=seconds, curt_score=verdict.score, curt=verdict.curt,
+                                      curt_reasons=list(verdict.reasons))
+        first_reply = question.first_reply_at is None
+        if first_reply:
+            question.first_reply_at = now
+            if question.delivered_at is None:  # answered before the held delivery went out
+                question.delivered_at = now
+            if question.status != QuestionStatus.CLOSED:
+                question.status = QuestionStatus.ANSWERED
+
+        relay = deps.catalog.text(asker.locale, "answer.relay", expert=expert.display_name, id=question.id,
+                                  text=text)
+        await queue(uow, deps.clock, OutgoingMessage(MessageKind.ANSWER_RELAY, relay, person_id=asker.id,
+                                                     question_id=question.id), period=f"r{reply.id}")
+        if verdict.curt:
+            await uow.signals.add(question_id=question.id, subject_id=expert.id, reporter_id=None,
+                                  kind=SignalKind.CURT_DETECTED, created_at=now,
+                                  details={"score": round(verdict.score, 3), "reasons": list(verdict.reasons)})
+            await _queue_curt_nudge(uow, deps, asker, expert, question)
+        if first_reply:
+            prompt = deps.catalog.text(asker.locale, "outcome.prompt", expert=expert.display_name, id=question.id)
+            await queue(uow, deps.clock, OutgoingMessage(MessageKind.OUTCOME_PROMPT, prompt, person_id=asker.id,
+                                                         question_id=question.id,
+                                                         buttons=outcome_buttons(deps.catalog, asker.locale,
+                                                                                 question.id)),
+                        period=f"q{question.id}")
+        # The expert never hears about the curt signal: it is the asker's private reframing.
+        done = deps.catalog.text(expert.locale, "reply.recorded", asker=asker.display_name, id=question.id)
+    await deps.on_queued()
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, done, person_id=expert.id,
+                                           question_id=question_id)], question_id=question_id)
+
+
+async def report_curt(deps: Deps, actor: Actor, question_id: int) -> Result:
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        question = await question_for_asker(uow, question_id, asker)
+        if question.first_reply_at is None:
+            raise InvalidInput("error.not_answered_yet", id=question_id)
+        signals = await uow.signals.for_question(question.id)
+        if any(s.kind == SignalKind.CURT_REPORTED for s in signals):
+            raise InvalidInput("error.curt_already_reported", id=question_id)
+        await uow.signals.add(question_id=question.id, subject_id=question.expert_id, reporter_id=asker.id,
+                              kind=SignalKind.CURT_REPORTED, created_at=deps.clock.now())
+        expert = await uow.people.get(question.expert_id) if question.expert_id else None
+        await _queue_curt_nudge(uow, deps, asker, expert, question)
+        text = deps.catalog.text(asker.locale, "curt.noted", id=question.id)
+    await deps.on_queued()
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id,
+                                           question_id=question_id)], question_id=question_id)
+
+
+async def mark_outcome(deps: Deps, actor: Actor, question_id: int, outcome: Outcome) -> Result:
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        question = await question_for_asker(uow, question_id, asker)
+        if question.first_reply_at is None:
+            raise InvalidInput("error.not_answered_yet", id=question_id)
+        if question.outcome is not None:
+            raise InvalidInput("error.outcome_already", id=question_id)
+        now = deps.clock.now()
+        question.outcome, question.outcome_at, question.status = outcome, now, QuestionStatus.CLOSED
+        if outcome == Outcome.CONFIRMED:
+            await uow.signals.add(question_id=question.id, subject_id=asker.id, reporter_id=asker.id,
+                                  kind=SignalKind.CONFIRMATION_ONLY, created_at=now)
+            text = deps.catalog.variant(asker.locale, "nudge.confirmation",
+                                        await rotation_seed(uow, asker.id, MessageKind.NUDGE_CONFIRMATION))
+            await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CONFIRMATION, text, person_id=asker.id,
+                                                         question_id=question.id), period=f"q{question.id}")
+        reply = deps.catalog.text(asker.locale, f"outcome.{outcome}_thanks", id=question.id)
+    await deps.on_queued()
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, reply, person_id=asker.id,
+                                           question_id=question_id)], question_id=question_id)
+
+
+async def _asker(uow: UnitOfWork, question: QuestionRecord) -> PersonRecord:
+    asker = await uow.people.get(question.asker_id)
+    if asker is None:  # questions are deleted with their asker, so this is a broken row
+        raise InvalidInput("error.unknown_question", id=question.id)
+    return asker
+
+
+async def _queue_curt_nudge(uow: UnitOfWork, deps: Deps, asker: PersonRecord, expert: PersonRecord | None,
+                            question: QuestionRecord) -> None:
+    """One private reframing per question, whether the reply was detected curt or reported."""
+    name = expert.display_name if expert else deps.catalog.text(asker.locale, "word.the_expert")
+    text = deps.catalog.variant(asker.locale, "nudge.curt",
+                                await rotation_seed(uow, asker.id, MessageKind.NUDGE_CURT), expert=name)
+    await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CURT, text, person_id=asker.id,
+                                                 question_id=question.id), period=f"q{question.id}")

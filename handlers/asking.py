@@ -1,0 +1,175 @@
+"""Asking an expert: validation, routing, the werk/gunst rule, focus-aware delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from handlers.actions import tag_buttons
+from handlers.context import Actor, Deps
+from handlers.errors import InvalidInput, NotFound
+from handlers.messages import OutgoingMessage, Result
+from handlers.models import (
+    MAX_ASSESSMENT_CHARS,
+    MAX_QUESTION_CHARS,
+    MAX_TOPIC_CHARS,
+    MessageKind,
+    QuestionKind,
+    QuestionStatus,
+    Tag,
+    TagSource,
+    normalise_topic,
+)
+from handlers.people import ensure_person, find_colleague
+from handlers.ports import Catalog, PersonRecord, QuestionRecord, UnitOfWork
+from handlers.queueing import queue, rotation_seed
+from handlers.timefmt import local_when
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    text: str
+    expert_handle: str | None = None
+    expert_external_id: str | None = None
+    topic: str | None = None
+    first_assessment: str | None = None
+    kind: QuestionKind | None = None
+    urgent: bool = False
+
+
+def validate(request: AskRequest) -> AskRequest:
+    """Refuse bad input before anything is written."""
+    text = request.text.strip()
+    if not text:
+        raise InvalidInput("error.empty_question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidInput("error.question_too_long", max=MAX_QUESTION_CHARS, length=len(text))
+    assessment = (request.first_assessment or "").strip() or None
+    if assessment and len(assessment) > MAX_ASSESSMENT_CHARS:
+        raise InvalidInput("error.assessment_too_long", max=MAX_ASSESSMENT_CHARS)
+    topic = normalise_topic(request.topic) if request.topic else None
+    if request.topic is not None and not topic:
+        raise InvalidInput("error.empty_topic")
+    if topic and len(topic) > MAX_TOPIC_CHARS:
+        raise InvalidInput("error.topic_too_long", max=MAX_TOPIC_CHARS)
+    if not (request.expert_handle or request.expert_external_id or topic):
+        raise InvalidInput("error.no_expert")
+    return AskRequest(
+        text=text,
+        expert_handle=request.expert_handle,
+        expert_external_id=request.expert_external_id,
+        topic=topic,
+        first_assessment=assessment,
+        kind=request.kind,
+        urgent=request.urgent,
+    )
+
+
+async def route_by_topic(uow: UnitOfWork, asker: PersonRecord, topic: str) -> PersonRecord:
+    """An expert who declared the topic in-role; with several, the one with fewest open questions."""
+    experts = [p for p in await uow.topics.experts_for(asker.workspace_id, topic) if p.id != asker.id]
+    if not experts:
+        raise NotFound("error.no_expert_for_topic", topic=topic)
+    counts = await uow.questions.open_counts([p.id for p in experts])
+    return min(experts, key=lambda p: (counts.get(p.id, 0), p.id))
+
+
+async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
+    request = validate(request)
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        if request.expert_handle or request.expert_external_id:
+            expert = await find_colleague(
+                uow, asker.workspace_id, handle=request.expert_handle, external_id=request.expert_external_id
+            )
+        else:
+            assert request.topic is not None  # validate() guarantees an expert or a topic
+            expert = await route_by_topic(uow, asker, request.topic)
+        if expert.id == asker.id:
+            raise InvalidInput("error.ask_yourself")
+
+        in_role = bool(request.topic) and request.topic in {t.topic for t in await uow.topics.list_for(expert.id)}
+        now = deps.clock.now()
+        focus_end = await deps.presence.focus_until(expert)
+        held_until = focus_end if focus_end and not request.urgent else None
+
+        question = await uow.questions.add(
+            workspace_id=asker.workspace_id,
+            asker_id=asker.id,
+            expert_id=expert.id,
+            topic=request.topic,
+            text=request.text,
+            first_assessment=request.first_assessment,
+            kind=request.kind,
+            urgent=request.urgent,
+            status=QuestionStatus.HELD if held_until else QuestionStatus.DELIVERED,
+            asked_at=now,
+            deliver_after=held_until,
+            interrupted_focus=bool(focus_end) and request.urgent,
+        )
+        # Every thread carries a tag: asking an expert is work unless the expert says otherwise.
+        question.tag = Tag.WERK
+        question.tag_source = TagSource.TOPIC_RULE if in_role else TagSource.DEFAULT
+        question.tagged_at = now
+
+        await queue(uow, deps.clock, _to_expert(deps.catalog, question, asker, expert, in_role),
+                    period=f"q{question.id}", due_at=held_until)
+        if held_until:
+            notice = deps.catalog.text(asker.locale, "ask.delivered_after_focus", expert=expert.display_name)
+            await queue(uow, deps.clock, OutgoingMessage(MessageKind.QUESTION_NOTICE, notice, person_id=asker.id,
+                                                         question_id=question.id),
+                        period=f"q{question.id}", due_at=held_until)
+        if in_role:
+            text = deps.catalog.variant(asker.locale, "nudge.in_role",
+                                        await rotation_seed(uow, asker.id, MessageKind.NUDGE_IN_ROLE),
+                                        expert=expert.display_name, topic=request.topic)
+            await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_IN_ROLE, text, person_id=asker.id,
+                                                         question_id=question.id),
+                        period=f"q{question.id}")
+        reply = _confirmation(deps.catalog, asker, expert, question, held_until, now)
+    await deps.on_queued()
+    return Result(replies=[reply], question_id=question.id)
+
+
+def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, expert: PersonRecord,
+               in_role: bool) -> OutgoingMessage:
+    loc = expert.locale
+    lines = [catalog.text(loc, "question.urgent" if question.urgent else "question.header",
+                          asker=asker.display_name, id=question.id)]
+    if question.topic:
+        lines.append(catalog.text(loc, "question.topic", topic=question.topic))
+    lines.append(catalog.text(loc, "question.text", text=question.text))
+    if question.first_assessment:
+        lines.append(catalog.text(loc, "question.assessment", assessment=question.first_assessment))
+    if question.kind:
+        lines.append(catalog.text(loc, f"question.kind_{question.kind}"))
+    lines.append(catalog.text(loc, "question.in_role" if in_role else "question.tag_prompt", topic=question.topic,
+                              asker=asker.display_name))
+    buttons = () if in_role else tag_buttons(catalog, loc, question.id, question.topic)
+    return OutgoingMessage(MessageKind.QUESTION, "\n".join(lines), person_id=expert.id, buttons=buttons,
+                           question_id=question.id)
+
+
+def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, question: QuestionRecord,
+                  held_until: datetime | None, now: datetime) -> OutgoingMessage:
+    if held_until:
+        when = local_when(held_until, now=now, time_zone=asker.time_zone, locale=asker.locale)
+        text = catalog.text(asker.locale, "ask.held", expert=expert.display_name, when=when, id=question.id)
+    elif question.interrupted_focus:
+        text = catalog.text(asker.locale, "ask.sent_urgent", expert=expert.display_name, id=question.id)
+    else:
+        text = catalog.text(asker.locale, "ask.sent", expert=expert.display_name, id=question.id)
+    return OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)
+
+
+async def mark_delivered(uow: UnitOfWork, question_id: int, thread_ref: str | None, now: datetime) -> None:
+    """Called by the outbox once the question message reached the expert."""
+    question = await uow.questions.get_for_update(question_id)
+    if question is None:
+        return
+    if question.delivered_at is None:
+        question.delivered_at = now
+    if question.status == QuestionStatus.HELD:
+        question.status = QuestionStatus.DELIVERED
+    if thread_ref and not question.thread_ref:
+        question.thread_ref = thread_ref

@@ -1,0 +1,136 @@
+"""The text people type after ``/vraag`` (Slack), to the bot (Teams) or in the shell.
+
+One grammar for every platform:
+    help | hulp
+    @naam [#onderwerp] <vraag> [| inschatting: ...] [| twijfel | complex] [| urgent]
+    #onderwerp <vraag> [| ...]
+    rol | rol <onderwerpen> | rol weg <onderwerpen>
+    mijn-gegevens | vergeet-mij
+English keywords work too (help, role, role remove, assessment:, doubt, urgent, my-data, forget-me).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.asking import AskRequest
+from handlers.errors import InvalidInput
+from handlers.models import QuestionKind
+from handlers.topics import split_topics
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Ask:
+    request: AskRequest
+
+
+@dataclass(frozen=True)
+class ListTopics:
+    pass
+
+
+@dataclass(frozen=True)
+class DeclareTopics:
+    topics: list[str]
+
+
+@dataclass(frozen=True)
+class RemoveTopics:
+    topics: list[str]
+
+
+@dataclass(frozen=True)
+class MyData:
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    pass
+
+
+Command = Help | Ask | ListTopics | DeclareTopics | RemoveTopics | MyData | ForgetMe
+
+_HELP = {"", "help", "hulp", "?", "-h", "--help"}
+_MY_DATA = {"mijn-gegevens", "mijn gegevens", "gegevens", "my-data", "my data", "privacy-export"}
+_FORGET = {"vergeet-mij", "vergeet mij", "forget-me", "forget me"}
+_ROLE = {"rol", "role", "rollen", "roles"}
+_REMOVE = {"weg", "verwijder", "remove", "delete", "-"}
+_DOUBT = {"twijfel", "doubt", "competentie", "competence"}
+_COMPLEX = {"complex", "onvoorzien", "unforeseen"}
+_URGENT = {"urgent", "dringend", "spoed"}
+_ASSESSMENT = re.compile(r"^(?:mijn\s+)?(?:inschatting|assessment|my\s+assessment)\s*:\s*(.*)$", re.I | re.S)
+_TOPIC_OPTION = re.compile(r"^(?:onderwerp|topic)\s*:\s*(.*)$", re.I | re.S)
+# Slack escapes user mentions as <@U123> or <@U123|name>
+_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
+
+
+def parse(text: str) -> Command:
+    stripped = text.strip()
+    lowered = " ".join(stripped.lower().split())
+    if lowered in _HELP:
+        return Help()
+    if lowered in _MY_DATA:
+        return MyData()
+    if lowered in _FORGET:
+        return ForgetMe()
+    first, _, rest = stripped.partition(" ")
+    if first.lower() in _ROLE:
+        return _parse_role(rest.strip())
+    if not first.startswith(("@", "#", "<@")):
+        raise InvalidInput("error.unknown_command", command=first[:40])
+    return Ask(_parse_ask(stripped))
+
+
+def _parse_role(rest: str) -> Command:
+    if not rest:
+        return ListTopics()
+    first, _, topics = rest.partition(" ")
+    if first.lower() in _REMOVE:
+        return RemoveTopics(split_topics(topics))
+    return DeclareTopics(split_topics(rest))
+
+
+def _parse_ask(text: str) -> AskRequest:
+    head, *options = text.split("|")
+    words = head.split()
+    handle = external_id = topic = None
+    while words and words[0].startswith(("@", "#", "<@")):
+        word = words.pop(0)
+        mention = _SLACK_MENTION.match(word)
+        if mention:
+            external_id, handle = mention.group(1), mention.group(2) or None
+        elif word.startswith("@") and handle is None and external_id is None:
+            handle = word[1:]
+        elif word.startswith("#") and topic is None:
+            topic = word[1:]
+        else:
+            raise InvalidInput("error.one_expert_one_topic")
+    assessment = None
+    kind: QuestionKind | None = None
+    urgent = False
+    for raw in options:
+        option = raw.strip()
+        lowered = option.lower()
+        if not option:
+            continue
+        if match := _ASSESSMENT.match(option):
+            assessment = match.group(1).strip()
+        elif match := _TOPIC_OPTION.match(option):
+            topic = match.group(1).strip()
+        elif lowered in _DOUBT:
+            kind = QuestionKind.DOUBT
+        elif lowered in _COMPLEX:
+            kind = QuestionKind.COMPLEX
+        elif lowered in _URGENT:
+            urgent = True
+        else:
+            raise InvalidInput("error.unknown_option", option=option[:40])
+    return AskRequest(text=" ".join(words), expert_handle=handle, expert_external_id=external_id, topic=topic,
+                      first_assessment=assessment, kind=kind, urgent=urgent)

@@ -1,0 +1,44 @@
+"""What every use case gets: the ports, the policy, and who is acting."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from handlers.ports import Catalog, Clock, Presence, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Policy:
+    default_locale: str = "nl"
+    default_time_zone: str = "Europe/Amsterdam"
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Deps:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    presence: Presence
+    catalog: Catalog
+    policy: Policy = Policy()
+    # Called after a use case queued messages in the outbox, so delivery starts at once
+    # instead of at the next scheduler tick.
+    on_queued: Callable[[], Awaitable[None]] = field(default=_nothing)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as the platform identifies them."""
+
+    platform: str  # "slack", "teams", "shell"
+    workspace_external_id: str
+    user_external_id: str
+    handle: str | None = None
+    display_name: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
+    workspace_name: str | None = None

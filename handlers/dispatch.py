@@ -1,0 +1,118 @@
+"""The single entry point adapters call: a typed command or a pressed button in, a Result out.
+
+Refusals (HandlerError) become a clear, translated reply; nothing was written because every use
+case raises before or inside its unit of work, which then rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers import answering, asking, personal_data, tagging, topics
+from handlers.actions import Action
+from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
+from handlers.context import Actor, Deps
+from handlers.errors import HandlerError, InvalidInput
+from handlers.messages import OutgoingMessage, Result
+from handlers.models import MessageKind, Outcome, Tag, normalise_locale
+
+log = logging.getLogger(__name__)
+
+
+async def handle_text(deps: Deps, actor: Actor, text: str) -> Result:
+    return await _guarded(deps, actor, lambda: _run_text(deps, actor, text))
+
+
+async def handle_command(deps: Deps, actor: Actor, command: Command) -> Result:
+    return await _guarded(deps, actor, lambda: _run(deps, actor, command))
+
+
+async def handle_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
+    return await _guarded(deps, actor, lambda: _run_action(deps, actor, action, value))
+
+
+async def handle_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
+    return await _guarded(deps, actor, lambda: answering.record_reply(deps, actor, question_id, text))
+
+
+def help_result(deps: Deps, actor: Actor) -> Result:
+    locale = normalise_locale(actor.locale, deps.policy.default_locale)
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "help"))])
+
+
+async def _run_text(deps: Deps, actor: Actor, text: str) -> Result:
+    return await _run(deps, actor, parse(text))
+
+
+async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
+    match command:
+        case Help():
+            return help_result(deps, actor)
+        case Ask(request=request):
+            return await asking.ask(deps, actor, request)
+        case ListTopics():
+            return await topics.list_topics(deps, actor)
+        case DeclareTopics(topics=names):
+            return await topics.declare_topics(deps, actor, names)
+        case RemoveTopics(topics=names):
+            return await topics.remove_topics(deps, actor, names)
+        case MyData():
+            return await personal_data.show_my_data(deps, actor)
+        case ForgetMe():
+            return await personal_data.ask_to_forget(deps, actor)
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
+    try:
+        kind = Action(action)
+        number = int(value) if kind != Action.FORGET_CANCEL else 0
+    except ValueError:
+        log.warning("refused: unknown action %r with value %r", action[:40], value[:40])
+        raise InvalidInput("error.unknown_action") from None
+    match kind:
+        case Action.TAG_WERK:
+            return await tagging.tag_question(deps, actor, number, Tag.WERK)
+        case Action.TAG_WERK_REMEMBER:
+            return await tagging.tag_question(deps, actor, number, Tag.WERK, remember=True)
+        case Action.TAG_GUNST:
+            return await tagging.tag_question(deps, actor, number, Tag.GUNST)
+        case Action.OUTCOME_CONFIRMED:
+            return await answering.mark_outcome(deps, actor, number, Outcome.CONFIRMED)
+        case Action.OUTCOME_NEW_INFO:
+            return await answering.mark_outcome(deps, actor, number, Outcome.NEW_INFO)
+        case Action.FELT_CURT:
+            return await answering.report_curt(deps, actor, number)
+        case Action.EXPORT_DATA:
+            return await personal_data.export_my_data(deps, actor)
+        case Action.FORGET_CONFIRM:
+            return await personal_data.forget_me(deps, actor, number)
+        case Action.FORGET_CANCEL:
+            locale = normalise_locale(actor.locale, deps.policy.default_locale)
+            return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "forget.cancelled"))])
+    raise AssertionError(f"unhandled action {kind!r}")
+
+
+async def _guarded(deps: Deps, actor: Actor, run) -> Result:  # noqa: ANN001 - a zero-argument coroutine factory
+    try:
+        return await run()
+    except HandlerError as refusal:
+        log.info("refused %s for %s:%s: %s", type(refusal).__name__, actor.platform, actor.user_external_id,
+                 refusal.key)
+        locale = await _locale_of(deps, actor)
+        text = deps.catalog.text(locale, refusal.key, **refusal.params)
+        return Result(replies=[OutgoingMessage(MessageKind.REPLY, text)], ok=False)
+    except Exception:
+        # A database that went away, a bug: the unit of work rolled back, so say so plainly.
+        log.exception("failed for %s:%s", actor.platform, actor.user_external_id)
+        locale = normalise_locale(actor.locale, deps.policy.default_locale)
+        return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "error.internal"))],
+                      ok=False)
+
+
+async def _locale_of(deps: Deps, actor: Actor) -> str:
+    if actor.locale:
+        return normalise_locale(actor.locale, deps.policy.default_locale)
+    async with deps.uow() as uow:
+        person = await personal_data.find_person(uow, actor)
+    return person.locale if person else deps.policy.default_locale

@@ -1,0 +1,79 @@
+"""Finding and registering the people who act, and the rules for who may act on a question."""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.context import Actor, Deps
+from handlers.errors import NotAllowed, NotFound
+from handlers.models import normalise_locale
+from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+async def find_person(uow: UnitOfWork, actor: Actor) -> PersonRecord | None:
+    """The stored person for an actor, without creating one (used where creating would be wrong,
+    such as asking to be forgotten)."""
+    workspace = await uow.workspaces.by_external_id(actor.platform, actor.workspace_external_id)
+    if workspace is None:
+        return None
+    return await uow.people.by_external_id(workspace.id, actor.user_external_id)
+
+
+async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonRecord:
+    """The stored person for an actor; the first command someone gives registers them."""
+    workspace = await uow.workspaces.get_or_create(
+        actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id
+    )
+    person = await uow.people.by_external_id(workspace.id, actor.user_external_id)
+    if person is not None:
+        if actor.locale and normalise_locale(actor.locale, person.locale) != person.locale:
+            person.locale = normalise_locale(actor.locale, person.locale)
+        return person
+    handle = (actor.handle or actor.user_external_id).lower()
+    if await uow.people.by_handle(workspace.id, handle) is not None:
+        handle = f"{handle}-{actor.user_external_id.lower()}"  # two people with one display handle
+    return await uow.people.add(
+        workspace_id=workspace.id,
+        external_id=actor.user_external_id,
+        handle=handle,
+        display_name=actor.display_name or actor.handle or actor.user_external_id,
+        locale=normalise_locale(actor.locale, deps.policy.default_locale),
+        time_zone=actor.time_zone or deps.policy.default_time_zone,
+        now=deps.clock.now(),
+    )
+
+
+async def find_colleague(
+    uow: UnitOfWork, workspace_id: int, *, handle: str | None = None, external_id: str | None = None
+) -> PersonRecord:
+    """A person in the same workspace, named by handle (``@anna``) or platform id."""
+    person = None
+    if external_id:
+        person = await uow.people.by_external_id(workspace_id, external_id)
+    if person is None and handle:
+        person = await uow.people.by_handle(workspace_id, handle.lstrip("@").lower())
+    if person is None:
+        raise NotFound("error.unknown_person", name=handle or external_id or "?")
+    return person
+
+
+async def question_for_expert(uow: UnitOfWork, question_id: int, person: PersonRecord) -> QuestionRecord:
+    return await _question_for(uow, question_id, person, role="expert")
+
+
+async def question_for_asker(uow: UnitOfWork, question_id: int, person: PersonRecord) -> QuestionRecord:
+    return await _question_for(uow, question_id, person, role="asker")
+
+
+async def _question_for(uow: UnitOfWork, question_id: int, person: PersonRecord, role: str) -> QuestionRecord:
+    question = await uow.questions.get_for_update(question_id)
+    if question is None or question.workspace_id != person.workspace_id:
+        raise NotFound("error.unknown_question", id=question_id)
+    owner = question.expert_id if role == "expert" else question.asker_id
+    if owner != person.id:
+        # Ids only: the log must not carry question text.
+        log.warning("refused: person %s is not the %s of question %s", person.id, role, question_id)
+        raise NotAllowed(f"error.not_{role}", id=question_id)
+    return question

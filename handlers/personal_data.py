@@ -1,0 +1,132 @@
+"""Every person can see, export and delete what the bot stores about them (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from handlers.actions import Action, forget_buttons
+from handlers.context import Actor, Deps
+from handlers.errors import NotAllowed
+from handlers.messages import Button, OutgoingMessage, Result
+from handlers.models import MessageKind, normalise_locale
+from handlers.people import find_person
+from handlers.ports import PersonRecord, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
+    """Everything stored about a person, as plain JSON-ready data."""
+    questions = [
+        {
+            "id": q.id, "role": role, "topic": q.topic, "text": q.text, "first_assessment": q.first_assessment,
+            "kind": q.kind, "urgent": q.urgent, "tag": q.tag, "tag_source": q.tag_source, "status": q.status,
+            "asked_at": _iso(q.asked_at), "delivered_at": _iso(q.delivered_at),
+            "first_reply_at": _iso(q.first_reply_at), "outcome": q.outcome, "outcome_at": _iso(q.outcome_at),
+            "interrupted_focus": q.interrupted_focus,
+        }
+        for role, rows in (("asker", await uow.questions.asked_by(person.id)),
+                           ("expert", await uow.questions.answered_by(person.id)))
+        for q in rows
+    ]
+    replies = [
+        {"id": r.id, "question_id": r.question_id, "text": r.text, "created_at": _iso(r.created_at),
+         "reply_seconds": r.reply_seconds, "curt_score": r.curt_score, "curt": r.curt,
+         "curt_reasons": list(r.curt_reasons)}
+        for r in await uow.replies.written_by(person.id)
+    ]
+    signals = [
+        # Who reported a signal is the reporter's data, not the subject's: leave it out.
+        {"id": s.id, "question_id": s.question_id, "kind": s.kind, "about_you": s.subject_id == person.id,
+         "reported_by_you": s.reporter_id == person.id, "created_at": _iso(s.created_at)}
+        for s in await uow.signals.about(person.id)
+    ]
+    messages = [
+        {"id": m.id, "kind": m.kind, "status": m.status, "created_at": _iso(m.created_at),
+         "sent_at": _iso(m.sent_at), "question_id": m.question_id}
+        for m in await uow.outbox.for_person(person.id)
+    ]
+    return {
+        "person": {"id": person.id, "platform_user_id": person.external_id, "handle": person.handle,
+                   "display_name": person.display_name, "locale": person.locale, "time_zone": person.time_zone,
+                   "recognition_opt_out": person.recognition_opt_out, "created_at": _iso(person.created_at)},
+        "topics_in_role": [t.topic for t in await uow.topics.list_for(person.id)],
+        "questions": questions,
+        "replies": replies,
+        "signals": signals,
+        "messages_to_you": messages,
+    }
+
+
+def _nothing_stored(deps: Deps, actor: Actor) -> Result:
+    locale = normalise_locale(actor.locale, deps.policy.default_locale)
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "data.nothing_stored"))])
+
+
+async def show_my_data(deps: Deps, actor: Actor) -> Result:
+    async with deps.uow() as uow:
+        person = await find_person(uow, actor)
+        if person is None:
+            return _nothing_stored(deps, actor)
+        data = await collect(uow, person)
+    asked = sum(1 for q in data["questions"] if q["role"] == "asker")
+    text = deps.catalog.text(
+        person.locale, "data.summary", asked=asked, answered=len(data["questions"]) - asked,
+        replies=len(data["replies"]), signals=len(data["signals"]), topics=len(data["topics_in_role"]),
+        messages=len(data["messages_to_you"]),
+    )
+    export = Button(deps.catalog.text(person.locale, "button.export"), Action.EXPORT_DATA, str(person.id))
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id, buttons=(export,))])
+
+
+async def export_my_data(deps: Deps, actor: Actor) -> Result:
+    async with deps.uow() as uow:
+        person = await find_person(uow, actor)
+        if person is None:
+            return _nothing_stored(deps, actor)
+        data = await collect(uow, person)
+    text = deps.catalog.text(person.locale, "data.export_ready")
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id, attachment=data)])
+
+
+async def ask_to_forget(deps: Deps, actor: Actor) -> Result:
+    """Deleting is final, so it takes a second, explicit click."""
+    async with deps.uow() as uow:
+        person = await find_person(uow, actor)
+        if person is None:
+            return _nothing_stored(deps, actor)
+    text = deps.catalog.text(person.locale, "forget.confirm_prompt")
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id,
+                                           buttons=forget_buttons(deps.catalog, person.locale, person.id))])
+
+
+async def forget_me(deps: Deps, actor: Actor, confirmed_person_id: int) -> Result:
+    async with deps.uow() as uow:
+        person = await find_person(uow, actor)
+        if person is None:
+            return _nothing_stored(deps, actor)
+        if person.id != confirmed_person_id:
+            log.warning("refused: person %s pressed forget-me for person %s", person.id, confirmed_person_id)
+            raise NotAllowed("error.not_yourself")
+        locale = person.locale
+        await erase(uow, person.id)
+    log.info("erased person %s on their own request", confirmed_person_id)
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "forget.done"))])
+
+
+async def erase(uow: UnitOfWork, person_id: int) -> None:
+    """Questions they asked and replies they wrote, signals about them, their topics, their messages.
+    Questions others asked them stay with the asker, without the expert."""
+    await uow.questions.delete_asked_by(person_id)
+    await uow.replies.delete_written_by(person_id)
+    await uow.signals.delete_about(person_id)
+    await uow.questions.detach_expert(person_id)
+    await uow.topics.delete_for(person_id)
+    await uow.outbox.delete_for_person(person_id)
+    await uow.people.delete(person_id)

@@ -1,0 +1,68 @@
+"""Experts declare which topics are part of their role (in-role, werk)."""
+
+from __future__ import annotations
+
+import re
+
+from handlers.context import Actor, Deps
+from handlers.errors import InvalidInput
+from handlers.messages import OutgoingMessage, Result
+from handlers.models import MAX_TOPIC_CHARS, MessageKind, normalise_topic
+from handlers.people import ensure_person
+
+MAX_TOPICS_PER_COMMAND = 20
+
+
+def split_topics(raw: str) -> list[str]:
+    """``contracten, privacy`` / ``#contracten #privacy`` / ``contracten privacy``: commas and hashes
+    separate topics; without either, every word is a topic."""
+    parts = re.split(r"[,;#]", raw) if re.search(r"[,;#]", raw) else raw.split()
+    topics: list[str] = []
+    for part in parts:
+        topic = normalise_topic(part)
+        if topic and topic not in topics:
+            topics.append(topic)
+    if not topics:
+        raise InvalidInput("error.no_topics")
+    if len(topics) > MAX_TOPICS_PER_COMMAND:
+        raise InvalidInput("error.too_many_topics", max=MAX_TOPICS_PER_COMMAND)
+    too_long = [t for t in topics if len(t) > MAX_TOPIC_CHARS]
+    if too_long:
+        raise InvalidInput("error.topic_too_long", max=MAX_TOPIC_CHARS)
+    return topics
+
+
+async def declare_topics(deps: Deps, actor: Actor, topics: list[str]) -> Result:
+    async with deps.uow() as uow:
+        person = await ensure_person(uow, deps, actor)
+        now = deps.clock.now()
+        added = [t for t in topics if await uow.topics.add(person.id, t, now)]
+        current = [t.topic for t in await uow.topics.list_for(person.id)]
+        key = "topics.added" if added else "topics.none_added"
+        text = deps.catalog.text(person.locale, key, added=_join(added), current=_join(current))
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id)])
+
+
+async def remove_topics(deps: Deps, actor: Actor, topics: list[str]) -> Result:
+    async with deps.uow() as uow:
+        person = await ensure_person(uow, deps, actor)
+        removed = [t for t in topics if await uow.topics.remove(person.id, t)]
+        if not removed:
+            raise InvalidInput("error.topics_not_declared", topics=_join(topics))
+        current = [t.topic for t in await uow.topics.list_for(person.id)]
+        text = deps.catalog.text(person.locale, "topics.removed", removed=_join(removed),
+                                 current=_join(current) or "-")
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id)])
+
+
+async def list_topics(deps: Deps, actor: Actor) -> Result:
+    async with deps.uow() as uow:
+        person = await ensure_person(uow, deps, actor)
+        current = [t.topic for t in await uow.topics.list_for(person.id)]
+        key = "topics.list" if current else "topics.list_empty"
+        text = deps.catalog.text(person.locale, key, current=_join(current))
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id)])
+
+
+def _join(topics: list[str]) -> str:
+    return ", ".join(f"#{t}" for t in topics)

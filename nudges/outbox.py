@@ -1,0 +1,76 @@
+"""Delivery of queued messages: claim a due outbox row, send it, record the result.
+
+Each row is claimed, sent and marked in one transaction; on PostgreSQL the claim locks the row
+with SKIP LOCKED, so any number of replicas can run this and each row goes out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from handlers.asking import mark_delivered
+from handlers.errors import RecipientUnreachable, TransientSendError
+from handlers.messages import OutgoingMessage
+from handlers.models import MessageKind
+from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Honour the platform's Retry-After; otherwise 5 s, 10 s, 20 s ... capped at 10 minutes."""
+    seconds = retry_after if retry_after is not None else min(600.0, 5.0 * 2**attempts)
+    return timedelta(seconds=seconds)
+
+
+class OutboxDispatcher:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 100) -> None:
+        self._uow = uow
+        self._messenger = messenger
+        self._clock = clock
+        self._batch = batch
+        self._lock = asyncio.Lock()  # one drain at a time per process; replicas coordinate via row locks
+
+    async def dispatch_due(self) -> int:
+        """Send everything due now; returns how many rows were handled."""
+        handled = 0
+        async with self._lock:
+            while handled < self._batch and await self._dispatch_one():
+                handled += 1
+        return handled
+
+    async def _dispatch_one(self) -> bool:
+        async with self._uow() as uow:
+            rows = await uow.outbox.claim_due(self._clock.now(), 1)
+            if not rows:
+                return False
+            await self._deliver(uow, rows[0])
+        return True
+
+    async def _deliver(self, uow: UnitOfWork, row: OutboxRecord) -> None:
+        message = OutgoingMessage.from_payload(row.payload)
+        now = self._clock.now()
+        try:
+            platform_id = await self._messenger.send(message)
+        except RecipientUnreachable as error:
+            log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
+            await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], now, None)
+            return
+        except Exception as error:  # rate limits, 5xx, timeouts, and bugs: never lose the row
+            if not isinstance(error, TransientSendError):
+                log.exception("outbox %s (%s): unexpected send error", row.id, row.kind)
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                log.error("outbox %s (%s) failed after %s attempts: %s", row.id, row.kind, row.attempts + 1, error)
+                await uow.outbox.mark_failed(row.id, str(error)[:500], now, None)
+            else:
+                retry_at = now + backoff(row.attempts, getattr(error, "retry_after", None))
+                log.warning("outbox %s (%s) will be retried at %s: %s", row.id, row.kind, retry_at, error)
+                await uow.outbox.mark_failed(row.id, str(error)[:500], now, retry_at)
+            return
+        await uow.outbox.mark_sent(row.id, now)
+        if row.kind == MessageKind.QUESTION and row.question_id is not None:
+            await mark_delivered(uow, row.question_id, platform_id, now)

@@ -1,0 +1,138 @@
+"""The delivery outbox and the record of platform events already handled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.messages import OutgoingMessage
+from handlers.models import OutboxStatus
+from storage.repositories._sql import affected, insert_ignoring_duplicates
+from storage.tables import OutboxMessage, ProcessedEvent
+
+
+class SqlOutboxRepository:
+    """``attempts`` counts delivery attempts: mark_sent and mark_failed add one, mark_skipped not."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        dedupe_key: str,
+        message: OutgoingMessage,
+        period: str,
+        due_at: datetime,
+        now: datetime,
+    ) -> OutboxMessage | None:
+        stmt = (
+            insert_ignoring_duplicates(self._session, OutboxMessage)
+            .values(
+                dedupe_key=dedupe_key,
+                person_id=message.person_id,
+                channel=message.channel,
+                kind=str(message.kind),
+                period=period,
+                payload=message.to_payload(),
+                question_id=message.question_id,
+                status=OutboxStatus.PENDING.value,
+                due_at=due_at,
+                attempts=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage)
+        )
+        return await self._session.scalar(stmt)
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        # SKIP LOCKED: another replica's tick gets the next rows instead of waiting for these.
+        # SQLite ignores FOR UPDATE; there BEGIN IMMEDIATE already serialises writers.
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def pending_for_question(self, question_id: int) -> list[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.question_id == question_id,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            )
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def for_person(self, person_id: int) -> list[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.person_id == person_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def delete_for_person(self, person_id: int) -> int:
+        stmt = delete(OutboxMessage).where(OutboxMessage.person_id == person_id)
+        return affected(await self._session.execute(stmt))
+
+    # ------------------------------------------------------------ after a delivery attempt
+
+    async def mark_sent(self, row_id: int, now: datetime) -> None:
+        row = await self._row(row_id)
+        row.status = OutboxStatus.SENT.value
+        row.sent_at = now
+        row.attempts += 1
+        await self._session.flush()
+
+    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
+        """With ``retry_at`` the row stays pending and comes due again then; without, it is
+        given up (status failed). ``now`` is accepted for symmetry; nothing stores it yet."""
+        row = await self._row(row_id)
+        row.attempts += 1
+        row.last_error = error
+        if retry_at is None:
+            row.status = OutboxStatus.FAILED.value
+        else:
+            row.status = OutboxStatus.PENDING.value
+            row.due_at = retry_at
+        await self._session.flush()
+
+    async def mark_skipped(self, row_id: int, reason: str) -> None:
+        row = await self._row(row_id)
+        row.status = OutboxStatus.SKIPPED.value
+        row.last_error = reason
+        await self._session.flush()
+
+    async def _row(self, row_id: int) -> OutboxMessage:
+        row = await self._session.get(OutboxMessage, row_id)
+        if row is None:
+            raise LookupError(f"outbox row {row_id} does not exist")
+        return row
+
+
+class SqlProcessedEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
+        stmt = (
+            insert_ignoring_duplicates(self._session, ProcessedEvent)
+            .values(platform=platform, event_id=event_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(ProcessedEvent.event_id)
+        )
+        return (await self._session.scalar(stmt)) is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget event ids received before ``before`` (platforms stop retrying within minutes)."""
+        stmt = delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+        return affected(await self._session.execute(stmt))

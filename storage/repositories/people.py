@@ -1,0 +1,121 @@
+"""Workspaces, people and the topics they declared in-role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories._sql import affected, insert_ignoring_duplicates
+from storage.tables import ExpertTopic, Person, Workspace
+
+
+class SqlWorkspaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, workspace_id: int) -> Workspace | None:
+        return await self._session.get(Workspace, workspace_id)
+
+    async def get_or_create(self, platform: str, external_id: str, name: str) -> Workspace:
+        found = await self._find(platform, external_id)
+        if found is not None:
+            return found
+        # Two replicas may see a new workspace's first event at once: insert-or-ignore, then read.
+        stmt = (
+            insert_ignoring_duplicates(self._session, Workspace)
+            .values(platform=platform, external_id=external_id, name=name)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        )
+        await self._session.execute(stmt)
+        created = await self._find(platform, external_id)  # ours, or whoever won the race
+        if created is None:
+            raise RuntimeError(f"workspace {platform}/{external_id} vanished right after insert")
+        return created
+
+    async def _find(self, platform: str, external_id: str) -> Workspace | None:
+        stmt = select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+        return await self._session.scalar(stmt)
+
+
+class SqlPersonRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, person_id: int) -> Person | None:
+        return await self._session.get(Person, person_id)
+
+    async def by_external_id(self, workspace_id: int, external_id: str) -> Person | None:
+        stmt = select(Person).where(Person.workspace_id == workspace_id, Person.external_id == external_id)
+        return await self._session.scalar(stmt)
+
+    async def by_handle(self, workspace_id: int, handle: str) -> Person | None:
+        stmt = select(Person).where(Person.workspace_id == workspace_id, Person.handle == handle.lower())
+        return await self._session.scalar(stmt)
+
+    async def add(
+        self,
+        *,
+        workspace_id: int,
+        external_id: str,
+        handle: str,
+        display_name: str,
+        locale: str,
+        time_zone: str,
+        now: datetime,
+    ) -> Person:
+        """Insert and flush. A taken handle or external id raises IntegrityError (and so fails
+        the unit of work): callers look people up first."""
+        person = Person(
+            workspace_id=workspace_id,
+            external_id=external_id,
+            handle=handle.lower(),
+            display_name=display_name,
+            locale=locale,
+            time_zone=time_zone,
+            created_at=now,
+        )
+        self._session.add(person)
+        await self._session.flush()
+        return person
+
+    async def delete(self, person_id: int) -> None:
+        await self._session.execute(delete(Person).where(Person.id == person_id))
+
+
+class SqlTopicRepository:
+    """Topics are stored as given: callers pass them through handlers.models.normalise_topic."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def list_for(self, person_id: int) -> list[ExpertTopic]:
+        stmt = select(ExpertTopic).where(ExpertTopic.person_id == person_id).order_by(ExpertTopic.topic)
+        return list(await self._session.scalars(stmt))
+
+    async def add(self, person_id: int, topic: str, now: datetime) -> bool:
+        stmt = (
+            insert_ignoring_duplicates(self._session, ExpertTopic)
+            .values(person_id=person_id, topic=topic, created_at=now)
+            .on_conflict_do_nothing(index_elements=["person_id", "topic"])
+            .returning(ExpertTopic.id)
+        )
+        return (await self._session.scalar(stmt)) is not None
+
+    async def remove(self, person_id: int, topic: str) -> bool:
+        stmt = delete(ExpertTopic).where(ExpertTopic.person_id == person_id, ExpertTopic.topic == topic)
+        return affected(await self._session.execute(stmt)) > 0
+
+    async def experts_for(self, workspace_id: int, topic: str) -> list[Person]:
+        stmt = (
+            select(Person)
+            .join(ExpertTopic, ExpertTopic.person_id == Person.id)
+            .where(Person.workspace_id == workspace_id, ExpertTopic.topic == topic)
+            .order_by(Person.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def delete_for(self, person_id: int) -> int:
+        stmt = delete(ExpertTopic).where(ExpertTopic.person_id == person_id)
+        return affected(await self._session.execute(stmt))

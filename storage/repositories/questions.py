@@ -1,0 +1,209 @@
+"""Questions and what hangs off them: replies and signals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
+from storage.repositories._sql import affected
+from storage.tables import Question, Reply, Signal
+
+
+class SqlQuestionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        workspace_id: int,
+        asker_id: int,
+        expert_id: int,
+        topic: str | None,
+        text: str,
+        first_assessment: str | None,
+        kind: str | None,
+        urgent: bool,
+        status: str,
+        asked_at: datetime,
+        deliver_after: datetime | None,
+        interrupted_focus: bool,
+    ) -> Question:
+        question = Question(
+            workspace_id=workspace_id,
+            asker_id=asker_id,
+            expert_id=expert_id,
+            topic=topic,
+            text=text,
+            first_assessment=first_assessment,
+            kind=kind,
+            urgent=urgent,
+            status=status,
+            asked_at=asked_at,
+            deliver_after=deliver_after,
+            interrupted_focus=interrupted_focus,
+        )
+        self._session.add(question)
+        await self._session.flush()
+        return question
+
+    async def get(self, question_id: int) -> Question | None:
+        return await self._session.get(Question, question_id)
+
+    async def get_for_update(self, question_id: int) -> Question | None:
+        # populate_existing: a copy already in the session is refreshed from the locked row.
+        stmt = (
+            select(Question)
+            .where(Question.id == question_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self._session.scalar(stmt)
+
+    async def by_thread_ref(self, workspace_id: int, thread_ref: str) -> Question | None:
+        stmt = (
+            select(Question)
+            .where(Question.workspace_id == workspace_id, Question.thread_ref == thread_ref)
+            .order_by(Question.id.desc())  # not unique in the schema; the newest wins
+            .limit(1)
+        )
+        return await self._session.scalar(stmt)
+
+    async def open_counts(self, expert_ids: Sequence[int]) -> dict[int, int]:
+        counts = dict.fromkeys(expert_ids, 0)
+        if not counts:
+            return counts
+        stmt = (
+            select(Question.expert_id, func.count())
+            .where(Question.expert_id.in_(counts), Question.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(Question.expert_id)
+        )
+        for expert_id, count in await self._session.execute(stmt):
+            counts[expert_id] = count
+        return counts
+
+    async def asked_by(self, person_id: int) -> list[Question]:
+        stmt = select(Question).where(Question.asker_id == person_id).order_by(Question.asked_at, Question.id)
+        return list(await self._session.scalars(stmt))
+
+    async def answered_by(self, person_id: int) -> list[Question]:
+        stmt = (
+            select(Question).where(Question.expert_id == person_id).order_by(Question.asked_at, Question.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def recent_doubt_outcomes(self, asker_id: int, topic: str, limit: int) -> list[Question]:
+        stmt = (
+            select(Question)
+            .where(
+                Question.asker_id == asker_id,
+                Question.topic == topic,
+                Question.kind == QuestionKind.DOUBT.value,
+                Question.status == QuestionStatus.CLOSED.value,
+            )
+            .order_by(Question.outcome_at.desc(), Question.id.desc())
+            .limit(limit)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def delete_asked_by(self, person_id: int) -> int:
+        # Replies, signals and outbox rows of these questions go by ON DELETE CASCADE.
+        return affected(await self._session.execute(delete(Question).where(Question.asker_id == person_id)))
+
+    async def detach_expert(self, person_id: int) -> int:
+        stmt = update(Question).where(Question.expert_id == person_id).values(expert_id=None)
+        return affected(await self._session.execute(stmt))
+
+
+class SqlReplyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        question_id: int,
+        author_id: int,
+        text: str,
+        created_at: datetime,
+        reply_seconds: float,
+        curt_score: float,
+        curt: bool,
+        curt_reasons: list[str],
+    ) -> Reply:
+        reply = Reply(
+            question_id=question_id,
+            author_id=author_id,
+            text=text,
+            created_at=created_at,
+            reply_seconds=reply_seconds,
+            curt_score=curt_score,
+            curt=curt,
+            curt_reasons=list(curt_reasons),
+        )
+        self._session.add(reply)
+        await self._session.flush()
+        return reply
+
+    async def for_question(self, question_id: int) -> list[Reply]:
+        stmt = select(Reply).where(Reply.question_id == question_id).order_by(Reply.created_at, Reply.id)
+        return list(await self._session.scalars(stmt))
+
+    async def written_by(self, person_id: int) -> list[Reply]:
+        stmt = select(Reply).where(Reply.author_id == person_id).order_by(Reply.created_at, Reply.id)
+        return list(await self._session.scalars(stmt))
+
+    async def delete_written_by(self, person_id: int) -> int:
+        return affected(await self._session.execute(delete(Reply).where(Reply.author_id == person_id)))
+
+
+class SqlSignalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        question_id: int,
+        subject_id: int | None,
+        reporter_id: int | None,
+        kind: str,
+        created_at: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> Signal:
+        signal = Signal(
+            question_id=question_id,
+            subject_id=subject_id,
+            reporter_id=reporter_id,
+            kind=kind,
+            created_at=created_at,
+            details=dict(details or {}),
+        )
+        self._session.add(signal)
+        await self._session.flush()
+        return signal
+
+    async def for_question(self, question_id: int) -> list[Signal]:
+        stmt = select(Signal).where(Signal.question_id == question_id).order_by(Signal.created_at, Signal.id)
+        return list(await self._session.scalars(stmt))
+
+    async def about(self, person_id: int) -> list[Signal]:
+        stmt = (
+            select(Signal)
+            .where(or_(Signal.subject_id == person_id, Signal.reporter_id == person_id))
+            .order_by(Signal.created_at, Signal.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def delete_about(self, person_id: int) -> int:
+        """Returns the number of signals deleted (not the ones merely un-attributed)."""
+        deleted = affected(await self._session.execute(delete(Signal).where(Signal.subject_id == person_id)))
+        await self._session.execute(
+            update(Signal).where(Signal.reporter_id == person_id).values(reporter_id=None)
+        )
+        return deleted

@@ -1,0 +1,234 @@
+"""The schema as typed SQLAlchemy models, one per record protocol in ``handlers.ports``.
+
+Column names are the protocol attribute names, so the ORM rows satisfy those protocols
+structurally. There are deliberately no ``relationship()``s: repositories query explicitly,
+which keeps lazy loading (an error under asyncio) out of the picture, and deletes cascade in the
+database through the foreign keys.
+
+The schema itself is only ever built by the Alembic migrations; ``Base.metadata`` is what they are
+checked against (see tests/integration/test_migrations.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy import text as sql_text  # plain `text` is a column name below
+from sqlalchemy.ext.mutable import MutableDict, MutableList
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from handlers.models import OutboxStatus
+
+# Stable constraint and index names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Short strings: ids and handles from Slack and Teams (Teams ids run to ~100 characters).
+EXTERNAL_ID = 255
+NAME = 255
+TOPIC = 100  # handlers.models.MAX_TOPIC_CHARS is 60; leave room without a migration
+ENUM_VALUE = 32  # StrEnum values of handlers.models
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that always hands back aware UTC datetimes.
+
+    PostgreSQL stores the instant; SQLite stores text without an offset, so we normalise to UTC
+    before writing (which also keeps text comparisons like ``due_at <= now`` correct) and attach
+    UTC when reading. Naive datetimes are refused: they are a bug in the caller (Clock.now() is
+    aware), and guessing would silently shift times.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: storage needs timezone-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute as is
+        datetime: UTCDateTime(),
+        bool: Boolean(),
+        int: Integer(),
+        float: Float(),
+        # Mutable wrappers so in-place edits (details["x"] = 1) are flushed too.
+        dict[str, Any]: MutableDict.as_mutable(JSON()),
+        list[str]: MutableList.as_mutable(JSON()),
+    }
+
+
+def _flag() -> Any:
+    """A NOT NULL boolean, False by default both in Python and in the database."""
+    return mapped_column(default=False, server_default=false())
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    name: Mapped[str] = mapped_column(String(NAME))
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        UniqueConstraint("workspace_id", "handle"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    handle: Mapped[str] = mapped_column(String(NAME))
+    display_name: Mapped[str] = mapped_column(String(NAME))
+    locale: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    recognition_opt_out: Mapped[bool] = _flag()
+    unreachable: Mapped[bool] = _flag()
+    created_at: Mapped[datetime]
+
+
+class ExpertTopic(Base):
+    __tablename__ = "expert_topics"
+    __table_args__ = (UniqueConstraint("person_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(TOPIC), index=True)
+    created_at: Mapped[datetime]
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_expert_id_status", "expert_id", "status"),
+        Index("ix_questions_asker_id_topic_kind", "asker_id", "topic", "kind"),
+        Index("ix_questions_workspace_id_thread_ref", "workspace_id", "thread_ref"),
+        Index("ix_questions_workspace_id_asked_at", "workspace_id", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    # No ON DELETE: erasing a person must delete their questions first, on purpose.
+    asker_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    topic: Mapped[str | None] = mapped_column(String(TOPIC))
+    text: Mapped[str | None] = mapped_column(Text)
+    first_assessment: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    urgent: Mapped[bool] = _flag()
+    tag: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    tag_source: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    tagged_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(ENUM_VALUE))
+    asked_at: Mapped[datetime]
+    deliver_after: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    interrupted_focus: Mapped[bool] = _flag()
+    first_reply_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    outcome_at: Mapped[datetime | None]
+    thread_ref: Mapped[str | None] = mapped_column(String(512))  # Teams conversation ids are long
+    text_redacted_at: Mapped[datetime | None]
+
+
+class Reply(Base):
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    reply_seconds: Mapped[float]
+    curt_score: Mapped[float] = mapped_column(default=0.0, server_default=sql_text("0"))
+    curt: Mapped[bool] = _flag()
+    curt_reasons: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Signal(Base):
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(ENUM_VALUE))
+    created_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """One queued delivery; ``dedupe_key`` makes a second queueing of the same nudge a no-op."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    kind: Mapped[str] = mapped_column(String(ENUM_VALUE))
+    period: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(
+        String(ENUM_VALUE),
+        default=OutboxStatus.PENDING.value,
+        server_default=sql_text("'pending'"),
+    )
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ProcessedEvent(Base):
+    """Platform event ids already handled, so a retried delivery is recognised."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(EXTERNAL_ID), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)  # for pruning old ids

@@ -1,0 +1,99 @@
+"""The unit of work: one session, one transaction, all repositories on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.engine import session_factory
+from storage.repositories import (
+    SqlOutboxRepository,
+    SqlPersonRepository,
+    SqlProcessedEventRepository,
+    SqlQuestionRepository,
+    SqlReplyRepository,
+    SqlSignalRepository,
+    SqlTopicRepository,
+    SqlWorkspaceRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Implements handlers.ports.UnitOfWork.
+
+    ``async with uow:`` opens a session (its transaction begins with the first statement),
+    commits on a clean exit and rolls back when the block raises; the exception propagates.
+    ``commit()`` / ``rollback()`` inside the block end the current transaction early; later
+    statements start a new one. Records stay readable after the block (expire_on_commit is off
+    and an error closes the session without expiring them). The repositories exist only inside
+    the block. The object can be
+    entered again after it exited (a new session each time), but not twice at once.
+    """
+
+    workspaces: SqlWorkspaceRepository
+    people: SqlPersonRepository
+    topics: SqlTopicRepository
+    questions: SqlQuestionRepository
+    replies: SqlReplyRepository
+    signals: SqlSignalRepository
+    outbox: SqlOutboxRepository
+    events: SqlProcessedEventRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session, for storage code that needs more than the repositories offer."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        return self._session
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already open")
+        session = self._sessions()
+        self._session = session
+        self.workspaces = SqlWorkspaceRepository(session)
+        self.people = SqlPersonRepository(session)
+        self.topics = SqlTopicRepository(session)
+        self.questions = SqlQuestionRepository(session)
+        self.replies = SqlReplyRepository(session)
+        self.signals = SqlSignalRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.events = SqlProcessedEventRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if exc_type is None:
+                await session.commit()
+        finally:
+            self._session = None
+            # Closing rolls back whatever is not committed (after an error, or a failed commit).
+            # Unlike rollback() it does not expire the loaded records, so a caller can still
+            # read them (e.g. for an error message) after the block.
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        """Roll back now. Records loaded so far are expired: reading one afterwards would need a
+        lazy load, which fails under asyncio, so fetch them again (or read them before)."""
+        await self.session.rollback()
+
+
+def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
+    """A handlers.ports.UnitOfWorkFactory: each call gives a fresh unit of work on ``engine``."""
+    sessions = session_factory(engine)
+    return lambda: SqlUnitOfWork(sessions)

@@ -1,0 +1,58 @@
+"""The editable text files: complete in both languages and checked at load."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nudges.catalog import CONTENT_DIR, CatalogError, load_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def keys_used_in_code() -> set[str]:
+    pattern = re.compile(r'"((?:error|ask|question|tag|answer|reply|outcome|curt|topics|data|forget|button|nudge|'
+                         r'word)\.[a-z_]+)"')
+    found = set()
+    for path in (ROOT / "handlers").glob("*.py"):
+        found |= set(pattern.findall(path.read_text()))
+    return found
+
+
+def test_every_key_the_code_uses_exists_in_both_languages():
+    catalog = load_catalog()
+    for lang in ("nl", "en"):
+        known = set(catalog.texts[lang]) | set(catalog.variants[lang])
+        assert keys_used_in_code() - known == set()
+
+
+def test_every_nudge_has_several_variants():
+    catalog = load_catalog()
+    for key in ("nudge.in_role", "nudge.confirmation", "nudge.curt", "nudge.tagged_werk"):
+        assert catalog.variant_count(key) >= 3
+
+
+def test_a_key_missing_in_one_language_stops_loading(tmp_path):
+    shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
+    en = tmp_path / "en.toml"
+    en.write_text(en.read_text().replace('"forget.done"', '"forget.gone"'))
+    with pytest.raises(CatalogError, match="forget"):
+        load_catalog(tmp_path)
+
+
+def test_an_unknown_placeholder_stops_loading(tmp_path):
+    shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
+    en = tmp_path / "en.toml"
+    en.write_text(en.read_text().replace("Noted: question #{id} is a favour", "Noted: {nonsense} is a favour"))
+    with pytest.raises(CatalogError, match="nonsense"):
+        load_catalog(tmp_path)
+
+
+def test_broken_toml_names_the_file(tmp_path):
+    shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "nl.toml").write_text("[text\n")
+    with pytest.raises(CatalogError, match="nl.toml"):
+        load_catalog(tmp_path)
