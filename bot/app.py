@@ -22,7 +22,7 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
 
-    async def lifecycle(app: web.Application):  # noqa: ANN202 - aiohttp cleanup context
+    async def lifecycle(app: web.Application):
         if start_scheduler:
             runtime.scheduler.start()
         yield

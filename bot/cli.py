@@ -64,3 +64,13 @@ def shell() -> None:
 
     settings = _settings()
     asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty()))
+
+
+def _register_curtness_commands() -> None:
+    from bot.curtness_cli import curtness_command, curtness_eval_command
+
+    main.add_command(curtness_command, "curtness")
+    main.add_command(curtness_eval_command, "curtness-eval")
+
+
+_register_curtness_commands()

@@ -92,9 +92,8 @@ def curtness_command() -> None:
     per input: {"score": ..., "curt": ..., "reasons": [...]}. Bad lines give {"error": ..., "line": N};
     the exit status is then 1.
     """
-    out = click.get_text_stream("stdout")
     bad = 0
-    for number, raw in enumerate(click.get_text_stream("stdin"), start=1):
+    for number, raw in enumerate(sys.stdin, start=1):
         line = raw.strip()
         if not line:
             continue
@@ -103,8 +102,7 @@ def curtness_command() -> None:
         except LineError as exc:
             bad += 1
             result = {"error": str(exc), "line": number}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-    out.flush()
+        click.echo(json.dumps(result, ensure_ascii=False))
     if bad:
         click.echo(f"{bad} line(s) could not be scored", err=True)
         sys.exit(1)
@@ -135,7 +133,10 @@ def roc_auc(labels: Sequence[bool], scores: Sequence[float]) -> float | None:
 
 
 def average_precision(labels: Sequence[bool], scores: Sequence[float]) -> float | None:
-    """Average precision: sum over distinct thresholds of (recall step) x precision; None without positives."""
+    """Average precision: sum over distinct score thresholds of (recall step) x precision.
+
+    None when there are no positives.
+    """
     n_pos = sum(1 for label in labels if label)
     if n_pos == 0:
         return None
@@ -240,7 +241,7 @@ def load_labelled(path: Path, split: str = "all") -> list[dict[str, Any]]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise click.ClickException(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str) or "curt" not in record:
+            if not (isinstance(record, dict) and isinstance(record.get("text"), str) and "curt" in record):
                 raise click.ClickException(f'{path}:{number}: needs a string "text" and a "curt" label')
             if split == "all" or record.get("split") == split:
                 records.append(record)
@@ -302,7 +303,8 @@ def _load_tydip(directory: Path) -> list[dict[str, Any]]:
         path = directory / f"{lang}_test_binary.csv"
         if path.exists():
             for row in _read_csv(path):
-                records.append({"text": row["sentence"], "curt": float(row["score"]) < 0, "group": f"tydip/{lang}"})
+                impolite = float(row["score"]) < 0
+                records.append({"text": row["sentence"], "curt": impolite, "group": f"tydip/{lang}"})
     return records
 
 
@@ -319,7 +321,8 @@ def _load_strudel(directory: Path) -> list[dict[str, Any]]:
 def load_external(directory: Path) -> list[dict[str, Any]]:
     """Recognise an external set by its files: stanford_politeness, oss_incivility (root, gh or lkml,
     or one 3_features_dataset folder), tydip_afrikaans, strudel_raman2020."""
-    if (directory / "wikipedia.annotated.csv").exists() or (directory / "stack-exchange.annotated.csv").exists():
+    stanford_files = ("wikipedia.annotated.csv", "stack-exchange.annotated.csv")
+    if any((directory / name).exists() for name in stanford_files):
         return _load_stanford(directory)
     if (directory / "civil.csv").exists() and (directory / "uncivil.csv").exists():
         name = "/".join(part for part in directory.parts[-2:] if part != "3_features_dataset")
@@ -345,21 +348,23 @@ def load_external(directory: Path) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- reporting
 
 
+_METRIC_KEYS = ("precision", "recall", "f1", "accuracy", "roc_auc", "average_precision")
+
+
 def _fmt(value: float | None) -> str:
     return "  n/a" if value is None else f"{value:5.3f}"
 
 
 def _table(title: str, result: dict[str, Any]) -> list[str]:
-    header = f"{'group':<26} {'n':>6} {'pos':>6} {'prec':>6} {'rec':>6} {'F1':>6} {'acc':>6} {'AUC':>6} {'AP':>6}"
+    columns = ("n", "positives", "precision", "recall", "F1", "accuracy", "ROC AUC", "avg prec")
+    header = f"{'group':<26} " + " ".join(f"{name:>9}" for name in columns)
     lines = [title, header, "-" * len(header)]
     rows = [*result["groups"].items(), ("overall", result["overall"])] if len(result["groups"]) > 1 else [
         ("overall", result["overall"])
     ]
     for name, m in rows:
-        lines.append(
-            f"{name:<26} {m['n']:>6} {m['positives']:>6} {_fmt(m['precision']):>6} {_fmt(m['recall']):>6} "
-            f"{_fmt(m['f1']):>6} {_fmt(m['accuracy']):>6} {_fmt(m['roc_auc']):>6} {_fmt(m['average_precision']):>6}"
-        )
+        values = [f"{m['n']:>9}", f"{m['positives']:>9}"] + [f"{_fmt(m[key]):>9}" for key in _METRIC_KEYS]
+        lines.append(f"{name:<26} " + " ".join(values))
     return lines
 
 
@@ -371,7 +376,8 @@ def _truncate(text: str, limit: int = _TRUNCATE) -> str:
 def _misclassified_lines(result: dict[str, Any], limit: int | None) -> list[str]:
     items = result["misclassified"]
     shown = items if limit is None else items[:limit]
-    lines = [f"misclassified: {len(items)}" + ("" if len(shown) == len(items) else f" (showing {len(shown)})")]
+    suffix = "" if len(shown) == len(items) else f" (showing {len(shown)})"
+    lines = [f"misclassified: {len(items)}{suffix}"]
     for item in shown:
         kind = "FN" if item["gold"] else "FP"
         reasons = ", ".join(item["reasons"][:4]) or "-"

@@ -67,6 +67,7 @@ _COMPLEX = {"complex", "onvoorzien", "unforeseen"}
 _URGENT = {"urgent", "dringend", "spoed"}
 _ASSESSMENT = re.compile(r"^(?:mijn\s+)?(?:inschatting|assessment|my\s+assessment)\s*:\s*(.*)$", re.I | re.S)
 _TOPIC_OPTION = re.compile(r"^(?:onderwerp|topic)\s*:\s*(.*)$", re.I | re.S)
+_OPTION_SEPARATOR = re.compile(r"\|(?![^<>]*>)")  # a | inside Slack's <@U1|name> is not a separator
 # Slack escapes user mentions as <@U123> or <@U123|name>
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
 
@@ -98,7 +99,7 @@ def _parse_role(rest: str) -> Command:
 
 
 def _parse_ask(text: str) -> AskRequest:
-    head, *options = text.split("|")
+    head, *options = _OPTION_SEPARATOR.split(text)
     words = head.split()
     handle = external_id = topic = None
     while words and words[0].startswith(("@", "#", "<@")):

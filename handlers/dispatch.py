@@ -93,7 +93,7 @@ async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Resu
     raise AssertionError(f"unhandled action {kind!r}")
 
 
-async def _guarded(deps: Deps, actor: Actor, run) -> Result:  # noqa: ANN001 - a zero-argument coroutine factory
+async def _guarded(deps: Deps, actor: Actor, run) -> Result:
     try:
         return await run()
     except HandlerError as refusal:

@@ -254,9 +254,13 @@ class OutboxRepository(Protocol):
     ) -> OutboxRecord | None:
         """Queue a message; None (and nothing written) when the key exists already."""
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxRecord]:
+    async def claim_due(
+        self, now: datetime, limit: int, *, lease_until: datetime | None = None
+    ) -> list[OutboxRecord]:
         """Pending rows due at or before ``now``, oldest first, locked against other replicas
-        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). With ``lease_until`` their due time moves
+        there, so the caller can commit and send outside the transaction: nobody else takes
+        them meanwhile, and after a crash they are due again when the lease ends."""
 
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 

@@ -14,11 +14,12 @@ from handlers.asking import mark_delivered
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
+from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+LEASE = timedelta(minutes=2)  # longer than any send with its own retries takes
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -44,25 +45,35 @@ class OutboxDispatcher:
         return handled
 
     async def _dispatch_one(self) -> bool:
-        async with self._uow() as uow:
-            rows = await uow.outbox.claim_due(self._clock.now(), 1)
-            if not rows:
-                return False
-            await self._deliver(uow, rows[0])
-        return True
-
-    async def _deliver(self, uow: UnitOfWork, row: OutboxRecord) -> None:
-        message = OutgoingMessage.from_payload(row.payload)
+        # Claim and commit first, send outside any transaction, then record the result: a slow
+        # platform never holds a database lock, and a crash mid-send only delays the row.
         now = self._clock.now()
+        async with self._uow() as uow:
+            rows = await uow.outbox.claim_due(now, 1, lease_until=now + LEASE)
+        if not rows:
+            return False
+        row = rows[0]
         try:
-            platform_id = await self._messenger.send(message)
+            platform_id = await self._messenger.send(OutgoingMessage.from_payload(row.payload))
         except RecipientUnreachable as error:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
-            await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], now, None)
-            return
+            async with self._uow() as uow:
+                await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], self._clock.now(), None)
         except Exception as error:  # rate limits, 5xx, timeouts, and bugs: never lose the row
-            if not isinstance(error, TransientSendError):
-                log.exception("outbox %s (%s): unexpected send error", row.id, row.kind)
+            await self._retry_later(row, error)
+        else:
+            sent_at = self._clock.now()
+            async with self._uow() as uow:
+                await uow.outbox.mark_sent(row.id, sent_at)
+                if row.kind == MessageKind.QUESTION and row.question_id is not None:
+                    await mark_delivered(uow, row.question_id, platform_id, sent_at)
+        return True
+
+    async def _retry_later(self, row: OutboxRecord, error: Exception) -> None:
+        if not isinstance(error, TransientSendError):
+            log.exception("outbox %s (%s): unexpected send error", row.id, row.kind)
+        now = self._clock.now()
+        async with self._uow() as uow:
             if row.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("outbox %s (%s) failed after %s attempts: %s", row.id, row.kind, row.attempts + 1, error)
                 await uow.outbox.mark_failed(row.id, str(error)[:500], now, None)
@@ -70,7 +81,3 @@ class OutboxDispatcher:
                 retry_at = now + backoff(row.attempts, getattr(error, "retry_after", None))
                 log.warning("outbox %s (%s) will be retried at %s: %s", row.id, row.kind, retry_at, error)
                 await uow.outbox.mark_failed(row.id, str(error)[:500], now, retry_at)
-            return
-        await uow.outbox.mark_sent(row.id, now)
-        if row.kind == MessageKind.QUESTION and row.question_id is not None:
-            await mark_delivered(uow, row.question_id, platform_id, now)

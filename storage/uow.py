@@ -26,10 +26,15 @@ class SqlUnitOfWork:
     ``async with uow:`` opens a session (its transaction begins with the first statement),
     commits on a clean exit and rolls back when the block raises; the exception propagates.
     ``commit()`` / ``rollback()`` inside the block end the current transaction early; later
-    statements start a new one. Records stay readable after the block (expire_on_commit is off
+    statements start a new one. Records stay readable after the block (expire_on_commit is off,
     and an error closes the session without expiring them). The repositories exist only inside
-    the block. The object can be
-    entered again after it exited (a new session each time), but not twice at once.
+    the block. The object can be entered again after it exited (a new session each time), but
+    not twice at once.
+
+    On SQLite every unit of work takes the write lock at its first statement (see
+    storage.engine), so do not open a second one while one is open in the same task: the inner
+    one would wait out busy_timeout (5 s) and fail with "database is locked". Keep slow network
+    calls out of the block for the same reason: other writers wait meanwhile.
     """
 
     workspaces: SqlWorkspaceRepository

@@ -2,7 +2,7 @@
 
 from tests.db_fixtures import (  # noqa: F401 - imported so pytest finds them
     _postgres_database,
-    _postgres_template,
+    _postgres_session_database,
     _sqlite_template,
     database_url,
     empty_database_url,

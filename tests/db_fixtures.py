@@ -2,16 +2,18 @@
 
 Fixtures
 --------
-``database_url``        parametrized ``sqlite`` / ``postgresql``: a fresh database migrated to head,
-                        private to the test. PostgreSQL cases carry the ``postgres`` marker.
+``database_url``        parametrized ``sqlite`` / ``postgresql``: an empty database migrated to head.
+                        PostgreSQL cases carry the ``postgres`` marker.
 ``engine``              an AsyncEngine on ``database_url``, disposed after the test.
 ``uow_factory``         ``storage.uow.make_uow_factory(engine)``: use this to test on both backends.
 ``sqlite_database_url`` / ``sqlite_uow_factory``
                         the same on SQLite only; fast, for handler tests that need a real database.
 ``empty_database_url``  parametrized like ``database_url`` but not migrated (migration tests).
 
-Speed: each backend is migrated once per session into a template, and every test gets a copy
-(SQLite: the backup API; PostgreSQL: ``CREATE DATABASE .. TEMPLATE``).
+Speed: SQLite is migrated once per session into a template file that every test gets a copy of
+(backup API). PostgreSQL is migrated once per session into one database that is emptied with
+TRUNCATE .. RESTART IDENTITY before every test; so tests on ``database_url`` must not change the
+schema (``empty_database_url`` gives a database of one's own).
 
 PostgreSQL comes from ``VRAAGBOT_TEST_POSTGRES_URL`` (default: the local server's ``test``
 database; it is used only to create and drop ``vraagbot_t_*`` databases). When it is unreachable
@@ -21,6 +23,7 @@ the PostgreSQL cases are skipped, or fail when ``CI`` is set: there it must be r
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import uuid
@@ -34,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
+from storage.tables import Base
 from storage.uow import SqlUnitOfWork, make_uow_factory
 
 POSTGRES_URL = os.environ.get("VRAAGBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -80,13 +84,10 @@ def postgres_url(database: str) -> str:
     return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
 
 
-def _admin_dsn() -> str:
-    # asyncpg wants a libpq-style URL without a SQLAlchemy driver suffix.
-    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(*statements: str) -> None:
-    connection = await asyncpg.connect(_admin_dsn(), timeout=5)
+async def _execute(url: str, *statements: str) -> None:
+    # asyncpg wants a libpq-style URL, without a SQLAlchemy driver suffix.
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=5)
     try:
         for statement in statements:
             await connection.execute(statement)
@@ -94,50 +95,64 @@ async def _admin(*statements: str) -> None:
         await connection.close()
 
 
-def run_admin(*statements: str) -> None:
-    """Run statements (CREATE/DROP DATABASE) on the admin database, outside any event loop."""
-    asyncio.run(_admin(*statements))
+def run_sql(url: str, *statements: str) -> None:
+    """Run statements on a PostgreSQL database, from sync code (outside any event loop)."""
+    asyncio.run(_execute(url, *statements))
+
+
+@functools.cache
+def _postgres_problem() -> str | None:
+    try:
+        run_sql(POSTGRES_URL, "SELECT 1")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable ({error!r})"
+    return None
 
 
 def _require_postgres() -> None:
-    try:
-        run_admin("SELECT 1")
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({error!r})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; .ci/run should have started it", pytrace=False)
-        pytest.skip(message)
+    problem = _postgres_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem}; .ci/run should have started it", pytrace=False)
+    pytest.skip(problem)
 
 
-def new_postgres_database(template: str | None = None) -> str:
-    """Create an empty (or templated) database and return its name; drop it with drop_postgres."""
+def new_postgres_database() -> str:
+    """Create an empty database and return its name; drop it with drop_postgres."""
     name = f"vraagbot_t_{_RUN_ID}_{uuid.uuid4().hex[:8]}"
-    run_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"')
     return name
 
 
 def drop_postgres(name: str) -> None:
-    run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def _postgres_template() -> Iterator[str]:
+def _postgres_session_database() -> Iterator[str]:
     _require_postgres()
     name = new_postgres_database()
     try:
-        upgrade_to_head(postgres_url(name))  # disposes its engine: nobody stays connected
+        upgrade_to_head(postgres_url(name))
         yield name
     finally:
         drop_postgres(name)
 
 
 @pytest.fixture
-def _postgres_database(_postgres_template: str) -> Iterator[str]:
-    name = new_postgres_database(template=_postgres_template)
-    try:
-        yield postgres_url(name)
-    finally:
-        drop_postgres(name)
+def _postgres_database(_postgres_session_database: str) -> str:
+    # One migrated database per session, emptied before each test: TRUNCATE takes ~40 ms where
+    # CREATE DATABASE .. TEMPLATE takes ~400 ms. Tests must therefore not change the schema
+    # (use empty_database_url for that).
+    url = postgres_url(_postgres_session_database)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    run_sql(
+        url,
+        "SET lock_timeout = '10s'",  # a transaction leaked by an earlier test fails loudly
+        f"TRUNCATE {tables} RESTART IDENTITY CASCADE",
+    )
+    return url
 
 
 # --------------------------------------------------------------------------- shared fixtures

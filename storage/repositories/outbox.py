@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
@@ -48,9 +48,18 @@ class SqlOutboxRepository:
         )
         return await self._session.scalar(stmt)
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        # SKIP LOCKED: another replica's tick gets the next rows instead of waiting for these.
-        # SQLite ignores FOR UPDATE; there BEGIN IMMEDIATE already serialises writers.
+    async def claim_due(
+        self, now: datetime, limit: int, *, lease_until: datetime | None = None
+    ) -> list[OutboxMessage]:
+        """Pending rows due at or before ``now``, oldest first, row-locked until this transaction
+        ends. SKIP LOCKED: another replica's tick takes the next rows instead of waiting.
+        (SQLite ignores FOR UPDATE; there BEGIN IMMEDIATE already serialises writers.)
+
+        ``lease_until`` (optional, beyond the port): also move the rows' ``due_at`` there, so the
+        caller can commit at once and send outside any transaction; nobody else claims the rows
+        before the lease ends, and a crash mid-send makes them due again then. Without a lease
+        the caller must send inside this transaction, holding the locks meanwhile.
+        """
         stmt = (
             select(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.due_at <= now)
@@ -59,7 +68,12 @@ class SqlOutboxRepository:
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         )
-        return list(await self._session.scalars(stmt))
+        rows = list(await self._session.scalars(stmt))
+        if lease_until is not None and rows:
+            for row in rows:
+                row.due_at = lease_until
+            await self._session.flush()
+        return rows
 
     async def pending_for_question(self, question_id: int) -> list[OutboxMessage]:
         stmt = (
@@ -71,6 +85,15 @@ class SqlOutboxRepository:
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         )
         return list(await self._session.scalars(stmt))
+
+    async def count_for(self, person_id: int, kind: str) -> int:
+        """Rows of this kind ever queued for the person, whatever their status."""
+        stmt = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.person_id == person_id, OutboxMessage.kind == kind)
+        )
+        return (await self._session.scalar(stmt)) or 0
 
     async def for_person(self, person_id: int) -> list[OutboxMessage]:
         stmt = (

@@ -18,8 +18,12 @@ class SqlWorkspaceRepository:
     async def get(self, workspace_id: int) -> Workspace | None:
         return await self._session.get(Workspace, workspace_id)
 
+    async def by_external_id(self, platform: str, external_id: str) -> Workspace | None:
+        stmt = select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+        return await self._session.scalar(stmt)
+
     async def get_or_create(self, platform: str, external_id: str, name: str) -> Workspace:
-        found = await self._find(platform, external_id)
+        found = await self.by_external_id(platform, external_id)
         if found is not None:
             return found
         # Two replicas may see a new workspace's first event at once: insert-or-ignore, then read.
@@ -29,14 +33,10 @@ class SqlWorkspaceRepository:
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         )
         await self._session.execute(stmt)
-        created = await self._find(platform, external_id)  # ours, or whoever won the race
+        created = await self.by_external_id(platform, external_id)  # ours, or whoever won the race
         if created is None:
             raise RuntimeError(f"workspace {platform}/{external_id} vanished right after insert")
         return created
-
-    async def _find(self, platform: str, external_id: str) -> Workspace | None:
-        stmt = select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
-        return await self._session.scalar(stmt)
 
 
 class SqlPersonRepository:

@@ -37,6 +37,14 @@ async def test_workspace_get_or_create_is_idempotent(uow_factory: UowFactory) ->
     assert missing is None
 
 
+async def test_workspace_by_external_id(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        slack = await uow.workspaces.get_or_create("slack", "T1", "Acme")
+        assert (await uow.workspaces.by_external_id("slack", "T1")).id == slack.id
+        assert await uow.workspaces.by_external_id("teams", "T1") is None
+        assert await uow.workspaces.by_external_id("slack", "T2") is None
+
+
 # --------------------------------------------------------------------------- people
 
 
@@ -302,7 +310,11 @@ async def test_delete_asked_by_takes_replies_signals_and_outbox_along(uow_factor
                 curt_reasons=[],
             )
             await uow.signals.add(
-                question_id=q.id, subject_id=q.expert_id, reporter_id=None, kind="curt_detected", created_at=NOW
+                question_id=q.id,
+                subject_id=q.expert_id,
+                reporter_id=None,
+                kind="curt_detected",
+                created_at=NOW,
             )
             await uow.outbox.add(
                 dedupe_key=f"notice:{q.id}",
@@ -414,26 +426,42 @@ async def test_signals_about_and_delete_about(uow_factory: UowFactory) -> None:
         anna, bram, carla = [await person(uow, ws, h) for h in ("anna", "bram", "carla")]
         q = await question(uow, ws, anna, bram)
         detected = await uow.signals.add(
-            question_id=q.id, subject_id=bram.id, reporter_id=None, kind=SignalKind.CURT_DETECTED,
-            created_at=NOW, details={"score": 0.9, "reasons": ["short"]},
-        )  # fmt: skip
+            question_id=q.id,
+            subject_id=bram.id,
+            reporter_id=None,
+            kind=SignalKind.CURT_DETECTED,
+            created_at=NOW,
+            details={"score": 0.9, "reasons": ["short"]},
+        )
         reported = await uow.signals.add(
-            question_id=q.id, subject_id=bram.id, reporter_id=anna.id, kind=SignalKind.CURT_REPORTED,
+            question_id=q.id,
+            subject_id=bram.id,
+            reporter_id=anna.id,
+            kind=SignalKind.CURT_REPORTED,
             created_at=NOW + minutes(1),
-        )  # fmt: skip
+        )
         by_bram = await uow.signals.add(
-            question_id=q.id, subject_id=carla.id, reporter_id=bram.id, kind=SignalKind.CURT_REPORTED,
+            question_id=q.id,
+            subject_id=carla.id,
+            reporter_id=bram.id,
+            kind=SignalKind.CURT_REPORTED,
             created_at=NOW + minutes(2),
-        )  # fmt: skip
+        )
         confirmation = await uow.signals.add(
-            question_id=q.id, subject_id=anna.id, reporter_id=None, kind=SignalKind.CONFIRMATION_ONLY,
+            question_id=q.id,
+            subject_id=anna.id,
+            reporter_id=None,
+            kind=SignalKind.CONFIRMATION_ONLY,
             created_at=NOW + minutes(3),
-        )  # fmt: skip
+        )
 
     async with uow_factory() as uow:
         assert [s.id for s in await uow.signals.for_question(q.id)] == [
-            detected.id, reported.id, by_bram.id, confirmation.id,
-        ]  # fmt: skip
+            detected.id,
+            reported.id,
+            by_bram.id,
+            confirmation.id,
+        ]
         assert [s.id for s in await uow.signals.about(bram.id)] == [detected.id, reported.id, by_bram.id]
         assert [s.id for s in await uow.signals.about(anna.id)] == [reported.id, confirmation.id]
         stored = (await uow.signals.for_question(q.id))[0]
@@ -487,13 +515,19 @@ async def test_outbox_duplicate_key_is_none_and_keeps_the_transaction(uow_factor
         ws = await workspace(uow)
         anna = await person(uow, ws, "anna")
         first = await uow.outbox.add(
-            dedupe_key="weekly:anna:2025-W10", message=message(person_id=anna.id), period="2025-W10",
-            due_at=NOW, now=NOW,
-        )  # fmt: skip
+            dedupe_key="weekly:anna:2025-W10",
+            message=message(person_id=anna.id),
+            period="2025-W10",
+            due_at=NOW,
+            now=NOW,
+        )
         duplicate = await uow.outbox.add(
-            dedupe_key="weekly:anna:2025-W10", message=message(channel="C9"), period="2025-W10",
-            due_at=NOW + minutes(1), now=NOW,
-        )  # fmt: skip
+            dedupe_key="weekly:anna:2025-W10",
+            message=message(channel="C9"),
+            period="2025-W10",
+            due_at=NOW + minutes(1),
+            now=NOW,
+        )
         await uow.topics.add(anna.id, "contracten", NOW)  # a write after the conflict
     assert first is not None and duplicate is None
 
@@ -504,9 +538,12 @@ async def test_outbox_duplicate_key_is_none_and_keeps_the_transaction(uow_factor
         assert [t.topic for t in await uow.topics.list_for(anna.id)] == ["contracten"]
         # Across transactions too.
         again = await uow.outbox.add(
-            dedupe_key="weekly:anna:2025-W10", message=message(person_id=anna.id), period="2025-W10",
-            due_at=NOW, now=NOW,
-        )  # fmt: skip
+            dedupe_key="weekly:anna:2025-W10",
+            message=message(person_id=anna.id),
+            period="2025-W10",
+            due_at=NOW,
+            now=NOW,
+        )
         assert again is None
 
 
@@ -531,6 +568,25 @@ async def test_claim_due_order_filter_and_limit(uow_factory: UowFactory) -> None
         assert [r.id for r in claimed] == [ids["a"], ids["b"], ids["d"], ids["c"]]
         assert [r.id for r in await uow.outbox.claim_due(NOW, limit=2)] == [ids["a"], ids["b"]]
         assert await uow.outbox.claim_due(NOW - minutes(30), limit=10) == []
+
+
+async def test_claim_due_with_a_lease(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        row = await uow.outbox.add(
+            dedupe_key="k", message=message(channel="C1"), period="p", due_at=NOW, now=NOW
+        )
+        assert row is not None
+
+    async with uow_factory() as uow:
+        (claimed,) = await uow.outbox.claim_due(NOW, limit=10, lease_until=NOW + minutes(5))
+        assert claimed.id == row.id and claimed.due_at == NOW + minutes(5)
+    # Committed: until the lease ends nobody claims it, then it is due again (a crash mid-send).
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_due(NOW + minutes(4), limit=10) == []
+        assert [r.id for r in await uow.outbox.claim_due(NOW + minutes(5), limit=10)] == [row.id]
+        await uow.outbox.mark_sent(row.id, NOW + minutes(5))
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_due(NOW + minutes(60), limit=10) == []
 
 
 async def test_mark_sent_failed_skipped(uow_factory: UowFactory) -> None:
@@ -565,11 +621,16 @@ async def test_mark_sent_failed_skipped(uow_factory: UowFactory) -> None:
         # Rows that are no longer pending are only reachable by a plain query.
         stored = {r.dedupe_key: r for r in await uow.session.scalars(select(OutboxMessage))}
     assert (stored["sent"].status, stored["sent"].sent_at, stored["sent"].attempts) == (
-        OutboxStatus.SENT, NOW + minutes(1), 1,
-    )  # fmt: skip
+        OutboxStatus.SENT,
+        NOW + minutes(1),
+        1,
+    )
     assert (stored["final"].status, stored["final"].attempts) == (OutboxStatus.FAILED, 1)
     assert stored["final"].last_error == "channel_not_found"
-    assert (stored["skipped"].status, stored["skipped"].last_error) == (OutboxStatus.SKIPPED, "due too long ago")
+    assert (stored["skipped"].status, stored["skipped"].last_error) == (
+        OutboxStatus.SKIPPED,
+        "due too long ago",
+    )
     assert stored["skipped"].attempts == 0
     assert stored["retry"].attempts == 2 and stored["retry"].due_at == NOW + minutes(20)
 
@@ -601,10 +662,15 @@ async def test_outbox_per_question_and_person(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         assert [r.id for r in await uow.outbox.pending_for_question(q.id)] == [sooner.id, later.id]
         assert [r.id for r in await uow.outbox.for_person(anna.id)] == [sooner.id, sent.id, for_anna.id]
+        # Every status counts (sent too): it is how often the person was sent this kind.
+        assert await uow.outbox.count_for(anna.id, MessageKind.NUDGE_IN_ROLE) == 3
+        assert await uow.outbox.count_for(anna.id, MessageKind.NUDGE_CURT) == 0
+        assert await uow.outbox.count_for(bram.id, MessageKind.NUDGE_IN_ROLE) == 1
         assert await uow.outbox.delete_for_person(anna.id) == 3
         assert await uow.outbox.delete_for_person(anna.id) == 0
 
     async with uow_factory() as uow:
+        assert await uow.outbox.count_for(anna.id, MessageKind.NUDGE_IN_ROLE) == 0
         assert await uow.outbox.for_person(anna.id) == []
         assert [r.id for r in await uow.outbox.for_person(bram.id)] == [later.id]
         assert len(await uow.outbox.claim_due(NOW + minutes(60), limit=10)) == 2  # bram's + the team's

@@ -46,6 +46,8 @@ async def test_exception_rolls_back_every_write(uow_factory: UowFactory) -> None
             assert q.id is not None  # the rows really reached the database before the error
             raise Boom
 
+    # Records loaded in the failed unit are still readable (not expired) for error reporting.
+    assert (anna.handle, q.text) == ("anna", "Mag dit zo?")
     for model in (Workspace, Person, Question, ExpertTopic, OutboxMessage):
         assert await count(uow_factory, model) == 0, model.__name__
     async with uow_factory() as uow:
@@ -111,34 +113,63 @@ async def test_erasing_a_person_leaves_nothing_that_points_at_them(uow_factory: 
         asked = await question(uow, ws, anna, bram)  # anna asked bram
         answered = await question(uow, ws, carla, anna)  # carla asked anna
         await uow.replies.add(
-            question_id=answered.id, author_id=anna.id, text="Ja.", created_at=NOW,
-            reply_seconds=5.0, curt_score=0.9, curt=True, curt_reasons=["short"],
-        )  # fmt: skip
+            question_id=answered.id,
+            author_id=anna.id,
+            text="Ja.",
+            created_at=NOW,
+            reply_seconds=5.0,
+            curt_score=0.9,
+            curt=True,
+            curt_reasons=["short"],
+        )
         await uow.replies.add(
-            question_id=asked.id, author_id=bram.id, text="Zo doe je dat.", created_at=NOW,
-            reply_seconds=5.0, curt_score=0.0, curt=False, curt_reasons=[],
-        )  # fmt: skip
-        await uow.signals.add(
-            question_id=answered.id, subject_id=anna.id, reporter_id=carla.id, kind="curt_reported",
+            question_id=asked.id,
+            author_id=bram.id,
+            text="Zo doe je dat.",
             created_at=NOW,
-        )  # fmt: skip
+            reply_seconds=5.0,
+            curt_score=0.0,
+            curt=False,
+            curt_reasons=[],
+        )
         await uow.signals.add(
-            question_id=asked.id, subject_id=bram.id, reporter_id=anna.id, kind="curt_reported",
+            question_id=answered.id,
+            subject_id=anna.id,
+            reporter_id=carla.id,
+            kind="curt_reported",
             created_at=NOW,
-        )  # fmt: skip
+        )
         await uow.signals.add(
-            question_id=answered.id, subject_id=carla.id, reporter_id=anna.id, kind="curt_reported",
+            question_id=asked.id,
+            subject_id=bram.id,
+            reporter_id=anna.id,
+            kind="curt_reported",
             created_at=NOW,
-        )  # fmt: skip
-        await uow.outbox.add(dedupe_key="a", message=message(person_id=anna.id), period="p", due_at=NOW, now=NOW)
+        )
+        await uow.signals.add(
+            question_id=answered.id,
+            subject_id=carla.id,
+            reporter_id=anna.id,
+            kind="curt_reported",
+            created_at=NOW,
+        )
         await uow.outbox.add(
-            dedupe_key="b", message=message(person_id=bram.id, question_id=asked.id), period="p",
-            due_at=NOW, now=NOW,
-        )  # fmt: skip
+            dedupe_key="a", message=message(person_id=anna.id), period="p", due_at=NOW, now=NOW
+        )
         await uow.outbox.add(
-            dedupe_key="c", message=message(person_id=carla.id, question_id=answered.id), period="p",
-            due_at=NOW, now=NOW,
-        )  # fmt: skip
+            dedupe_key="b",
+            message=message(person_id=bram.id, question_id=asked.id),
+            period="p",
+            due_at=NOW,
+            now=NOW,
+        )
+        await uow.outbox.add(
+            dedupe_key="c",
+            message=message(person_id=carla.id, question_id=answered.id),
+            period="p",
+            due_at=NOW,
+            now=NOW,
+        )
 
     # What an erasure use case does, in one unit of work.
     async with uow_factory() as uow:

@@ -54,5 +54,5 @@ def test_an_unknown_placeholder_stops_loading(tmp_path):
 def test_broken_toml_names_the_file(tmp_path):
     shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
     (tmp_path / "nl.toml").write_text("[text\n")
-    with pytest.raises(CatalogError, match="nl.toml"):
+    with pytest.raises(CatalogError, match=r"nl\.toml"):
         load_catalog(tmp_path)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "DEFAULT_LANGUAGE", "DEFAULT_TIME_ZONE", "MIN_GROUP_SIZE", "TEXT_RETENTION_DAYS",
+                 "OUTBOX_TICK_SECONDS", "LOG_LEVEL"):
+        monkeypatch.delenv(f"VRAAGBOT_{name}", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults():
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///vraagbot.db"
+    assert (settings.default_language, settings.default_time_zone) == ("nl", "Europe/Amsterdam")
+    assert settings.min_group_size == 5 and settings.text_retention_days == 90
+
+
+def test_env_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("VRAAGBOT_DEFAULT_LANGUAGE=en\nVRAAGBOT_MIN_GROUP_SIZE=8\n")
+    settings = load_settings()
+    assert (settings.default_language, settings.min_group_size) == ("en", 8)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MIN_GROUP_SIZE", "4", "VRAAGBOT_MIN_GROUP_SIZE: must be at least 5"),
+        ("MIN_GROUP_SIZE", "vijf", "VRAAGBOT_MIN_GROUP_SIZE: Input should be a valid integer"),
+        ("DEFAULT_LANGUAGE", "de", "VRAAGBOT_DEFAULT_LANGUAGE: must be nl or en"),
+        ("DEFAULT_TIME_ZONE", "Mars/Olympus", "VRAAGBOT_DEFAULT_TIME_ZONE: must be an IANA time zone"),
+        ("TEXT_RETENTION_DAYS", "0", "VRAAGBOT_TEXT_RETENTION_DAYS: must be a whole number of days"),
+        ("DATABASE_URL", "mysql://x", "VRAAGBOT_DATABASE_URL: must start with sqlite:/// or postgresql://"),
+        ("LOG_LEVEL", "loud", "VRAAGBOT_LOG_LEVEL: must be DEBUG"),
+    ],
+)
+def test_wrong_values_name_the_variable_and_what_it_accepts(monkeypatch, variable, value, message):
+    monkeypatch.setenv(f"VRAAGBOT_{variable}", value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [line] = str(error.value).splitlines()
+    assert line.startswith(message)
