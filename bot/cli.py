@@ -59,11 +59,12 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command(help="Play every role of a demo workspace in the terminal (reads commands from stdin).")
-def shell() -> None:
+@click.option("--reset", is_flag=True, help="wipe the demo workspace first and start it anew")
+def shell(reset: bool) -> None:
     from bot.shell_runner import run_shell
 
     settings = _settings()
-    asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty()))
+    asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty(), reset=reset))
 
 
 def _register_curtness_commands() -> None:

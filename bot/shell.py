@@ -3,7 +3,8 @@
 Lines look like what people type in Slack, prefixed with who types them:
     sanne: /vraag @anna #contracten Mag deze clausule blijven staan? | inschatting: ja | twijfel
     anna: knop hoort bij mijn werk          (press a button you were shown, by the start of its label)
-    anna: antwoord 1 Ja, die mag blijven.   (write in the thread of question 1)
+    anna: antwoord Ja, die mag blijven.     (write in the thread of the newest question anna got;
+                                             'antwoord 1 ...' picks question 1)
     focus anna 60                           (anna is in focus time for 60 minutes)
     klok +61m                               (let time pass: held questions go out)
 """
@@ -16,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from handlers import dispatch
 from handlers.context import Actor, Deps
 from handlers.messages import Button, OutgoingMessage, Result
 from handlers.models import MessageKind
+from handlers.personal_data import erase
 from handlers.ports import PersonRecord
 from nudges.outbox import OutboxDispatcher
 
@@ -46,7 +49,7 @@ SHELL_HELP = """\
 Typ wat een persoon doet, met zijn naam ervoor:   <naam>: <invoer>
   /vraag ...                 elk /vraag-commando (zie: sanne: /vraag help)
   knop <begin van label>     druk op een knop die deze persoon kreeg
-  antwoord <nr> <tekst>      antwoord in de draad van vraag <nr>
+  antwoord [<nr>] <tekst>    antwoord in de draad van vraag <nr> (zonder nr: je nieuwste vraag)
 Zonder naam:
   focus <naam> <minuten>     zet iemand in focustijd
   klok +<n>m | +<n>h         laat tijd verstrijken
@@ -101,6 +104,11 @@ class ShellMessenger:
         if message.person_id is not None:
             self.inbox.setdefault(message.person_id, []).append(message)
 
+    def last_question(self, person_id: int) -> int | None:
+        """The newest question this person was shown: 'antwoord <tekst>' answers in its thread."""
+        questions = [m.question_id for m in self.inbox.get(person_id, []) if m.kind == MessageKind.QUESTION]
+        return questions[-1] if questions else None
+
     def find_button(self, person_id: int, wanted: str) -> Button | None:
         wanted = wanted.strip().lower()
         for message in reversed(self.inbox.get(person_id, [])):
@@ -125,12 +133,15 @@ class Shell:
     async def _no_wait() -> None:
         return None
 
-    async def seed(self) -> None:
-        """The demo workspace: created once, kept as it is afterwards."""
+    async def seed(self, *, reset: bool = False) -> None:
+        """The demo workspace: created once and kept, or wiped and made anew with ``reset``."""
         async with self.deps.uow() as uow:
             workspace = await uow.workspaces.get_or_create(PLATFORM, WORKSPACE, "Demo")
             for demo in DEMO_PEOPLE:
                 person = await uow.people.by_external_id(workspace.id, demo.handle)
+                if person is not None and reset:
+                    await erase(uow, person.id)
+                    person = None
                 if person is None:
                     person = await uow.people.add(workspace_id=workspace.id, external_id=demo.handle,
                                                   handle=demo.handle, display_name=demo.name, locale=demo.locale,
@@ -184,7 +195,8 @@ class Shell:
             self.write(f"  ({words[1]} zit {words[2]} minuten in focustijd)")
         elif command in ("klok", "clock") and len(words) == 2 and (delta := _duration(words[1])):
             self.clock.advance(delta)
-            self.write(f"  (klok: {self.clock.now():%Y-%m-%d %H:%M} UTC)")
+            local = self.clock.now().astimezone(ZoneInfo(self.deps.policy.default_time_zone))
+            self.write(f"  (klok: {local:%Y-%m-%d %H:%M} {self.deps.policy.default_time_zone})")
         else:
             return False
         return True
@@ -206,8 +218,12 @@ class Shell:
                 return
             self.write(f"  ({handle} drukt op [{button.label}])")
             result = await dispatch.handle_action(self.deps, actor, button.action, button.value)
-        elif match := re.match(r"^(?:antwoord|reply)\s+#?(\d+)\s+(.+)$", entry, re.I | re.S):
-            result = await dispatch.handle_reply(self.deps, actor, int(match.group(1)), match.group(2))
+        elif match := re.match(r"^(?:antwoord|reply)\s+(?:#?(\d+)\s+)?(.+)$", entry, re.I | re.S):
+            question_id = int(match.group(1)) if match.group(1) else self.messenger.last_question(person.id)
+            if question_id is None:
+                self.write(f"  ? {handle} heeft nog geen vraag gekregen om op te antwoorden.")
+                return
+            result = await dispatch.handle_reply(self.deps, actor, question_id, match.group(2))
         else:
             self.write("  ? Gebruik /vraag ..., knop <label> of antwoord <nr> <tekst>.")
             return

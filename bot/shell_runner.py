@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.shell import PLATFORM, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPresence
 
 
-async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool) -> None:
+async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, reset: bool = False) -> None:
     await migrate(settings)
     clock = ShellClock()
     presence = ShellPresence(clock)
@@ -19,7 +19,7 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool) ->
     runtime = build_runtime(settings, messengers={PLATFORM: messenger}, clock=clock, presence=presence)
     shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo)
     try:
-        await shell.seed()
+        await shell.seed(reset=reset)
         if interactive:
             click.echo("vraagbot shell: demo-werkruimte. " + SHELL_HELP)
         await shell.run(stream, echo=not interactive,

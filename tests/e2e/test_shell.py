@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -84,9 +85,21 @@ def test_focus_time_holds_a_question_until_the_clock_passes_it(tmp_path):
     assert "Vraag #1 van Sanne" in after and "De focustijd van Lotte is voorbij" in after
 
 
-def test_the_bundled_demo_script_runs(tmp_path):
+def test_the_bundled_demo_script_runs_and_reruns_the_same_with_reset(tmp_path):
     script = (ROOT / "bot" / "demo" / "demo.txt").read_text()
-    out = shell(script, tmp_path / "demo.db")
-    assert "Traceback" not in out
-    assert "Klaar: alles wat de bot over jou bewaarde is verwijderd." in out
-    assert "?" not in [line[:3].strip() for line in out.splitlines() if line.startswith("  ?")]
+    db = tmp_path / "demo.db"
+    outputs = []
+    for _ in range(2):
+        result = run_vraagbot("shell", "--reset", stdin=script, env={"VRAAGBOT_DATABASE_URL": f"sqlite:///{db}"})
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    first, second = outputs
+    assert "Klaar: alles wat de bot over jou bewaarde is verwijderd." in first
+    assert not [line for line in first.splitlines() if line.startswith("  ?")]  # every line was understood
+    # Same messages to the same people both times (times of day aside: the shell clock starts at now).
+    assert _without_times(first) == _without_times(second)
+
+
+def _without_times(transcript: str) -> list[tuple[str, str]]:
+    return [(who, re.sub(r"\d\d:\d\d", "HH:MM", text)) for who, text in received(transcript)
+            if "bijlage" not in text]  # the export carries creation timestamps
