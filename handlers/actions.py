@@ -18,6 +18,7 @@ class Action(StrEnum):
     EXPORT_DATA = "export_data"
     FORGET_CONFIRM = "forget_confirm"
     FORGET_CANCEL = "forget_cancel"
+    REMOVE_TOPIC = "remove_topic"  # value: the topic itself, not a number
 
 
 def tag_buttons(catalog: Catalog, locale: str, question_id: int, topic: str | None) -> tuple[Button, ...]:

@@ -13,53 +13,81 @@ from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
 
 
-async def record_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
+def _valid_reply(text: str) -> str:
     text = text.strip()
     if not text:
         raise InvalidInput("error.empty_reply")
     if len(text) > MAX_REPLY_CHARS:
         raise InvalidInput("error.reply_too_long", max=MAX_REPLY_CHARS, length=len(text))
+    return text
+
+
+async def record_thread_message(deps: Deps, actor: Actor, thread_ref: str, text: str, event_id: str | None) -> Result:
+    """A message in a question's thread, as a platform event. The expert's messages are replies;
+    the asker's (or anyone else's) are their conversation and are not stored. A retried event
+    (same ``event_id``) is recorded once: the id is stored in the same transaction as the reply."""
+    async with deps.uow() as uow:
+        if event_id and not await uow.events.first_time(actor.platform, event_id, deps.clock.now()):
+            return Result(replies=[])
+        workspace = await uow.workspaces.by_external_id(actor.platform, actor.workspace_external_id)
+        question = await uow.questions.by_thread_ref(workspace.id, thread_ref) if workspace else None
+        person = await uow.people.by_external_id(workspace.id, actor.user_external_id) if workspace else None
+        if question is None or person is None or question.expert_id != person.id:
+            return Result(replies=[])
+        result = await _record(uow, deps, person, question.id, _valid_reply(text))
+    await deps.on_queued()
+    return result
+
+
+async def record_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
+    text = _valid_reply(text)
     async with deps.uow() as uow:
         expert = await ensure_person(uow, deps, actor)
-        question = await question_for_expert(uow, question_id, expert)
-        asker = await _asker(uow, question)
-        now = deps.clock.now()
-        since = question.delivered_at or question.asked_at
-        seconds = max(0.0, (now - since).total_seconds())
-        verdict = assess_reply(text, question=question.text, reply_seconds=seconds,
-                               interrupted_focus=question.interrupted_focus)
-        reply = await uow.replies.add(question_id=question.id, author_id=expert.id, text=text, created_at=now,
-                                      reply_seconds=seconds, curt_score=verdict.score, curt=verdict.curt,
-                                      curt_reasons=list(verdict.reasons))
-        first_reply = question.first_reply_at is None
-        if first_reply:
-            question.first_reply_at = now
-            if question.delivered_at is None:  # answered before the held delivery went out
-                question.delivered_at = now
-            if question.status != QuestionStatus.CLOSED:
-                question.status = QuestionStatus.ANSWERED
-
-        relay = deps.catalog.text(asker.locale, "answer.relay", expert=expert.display_name, id=question.id,
-                                  text=text)
-        await queue(uow, deps.clock, OutgoingMessage(MessageKind.ANSWER_RELAY, relay, person_id=asker.id,
-                                                     question_id=question.id), period=f"r{reply.id}")
-        if verdict.curt:
-            await uow.signals.add(question_id=question.id, subject_id=expert.id, reporter_id=None,
-                                  kind=SignalKind.CURT_DETECTED, created_at=now,
-                                  details={"score": round(verdict.score, 3), "reasons": list(verdict.reasons)})
-            await _queue_curt_nudge(uow, deps, asker, expert, question)
-        if first_reply:
-            prompt = deps.catalog.text(asker.locale, "outcome.prompt", expert=expert.display_name, id=question.id)
-            await queue(uow, deps.clock, OutgoingMessage(MessageKind.OUTCOME_PROMPT, prompt, person_id=asker.id,
-                                                         question_id=question.id,
-                                                         buttons=outcome_buttons(deps.catalog, asker.locale,
-                                                                                 question.id)),
-                        period=f"q{question.id}")
-        # The expert never hears about the curt signal: it is the asker's private reframing.
-        done = deps.catalog.text(expert.locale, "reply.recorded", asker=asker.display_name, id=question.id)
+        result = await _record(uow, deps, expert, question_id, text)
     await deps.on_queued()
+    return result
+
+
+async def _record(uow: UnitOfWork, deps: Deps, expert: PersonRecord, question_id: int, text: str) -> Result:
+    question = await question_for_expert(uow, question_id, expert)
+    asker = await _asker(uow, question)
+    now = deps.clock.now()
+    since = question.delivered_at or question.asked_at
+    seconds = max(0.0, (now - since).total_seconds())
+    verdict = assess_reply(text, question=question.text, reply_seconds=seconds,
+                           interrupted_focus=question.interrupted_focus)
+    reply = await uow.replies.add(question_id=question.id, author_id=expert.id, text=text, created_at=now,
+                                  reply_seconds=seconds, curt_score=verdict.score, curt=verdict.curt,
+                                  curt_reasons=list(verdict.reasons))
+    first_reply = question.first_reply_at is None
+    if first_reply:
+        question.first_reply_at = now
+        if question.delivered_at is None:  # answered before the held delivery went out
+            question.delivered_at = now
+        if question.status != QuestionStatus.CLOSED:
+            question.status = QuestionStatus.ANSWERED
+
+    relay = deps.catalog.text(asker.locale, "answer.relay", expert=expert.display_name, id=question.id,
+                              text=text)
+    await queue(uow, deps.clock, OutgoingMessage(MessageKind.ANSWER_RELAY, relay, person_id=asker.id,
+                                                 question_id=question.id, thread_ref=question.thread_ref),
+                period=f"r{reply.id}")
+    if verdict.curt:
+        await uow.signals.add(question_id=question.id, subject_id=expert.id, reporter_id=None,
+                              kind=SignalKind.CURT_DETECTED, created_at=now,
+                              details={"score": round(verdict.score, 3), "reasons": list(verdict.reasons)})
+        await _queue_curt_nudge(uow, deps, asker, expert, question)
+    if first_reply:
+        prompt = deps.catalog.text(asker.locale, "outcome.prompt", expert=expert.display_name, id=question.id)
+        await queue(uow, deps.clock, OutgoingMessage(MessageKind.OUTCOME_PROMPT, prompt, person_id=asker.id,
+                                                     question_id=question.id,
+                                                     buttons=outcome_buttons(deps.catalog, asker.locale,
+                                                                             question.id)),
+                    period=f"q{question.id}")
+    # The expert never hears about the curt signal: it is the asker's private reframing.
+    done = deps.catalog.text(expert.locale, "reply.recorded", asker=asker.display_name, id=question.id)
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, done, person_id=expert.id,
-                                           question_id=question_id)], question_id=question_id)
+                                       question_id=question_id)], question_id=question_id)
 
 
 async def report_curt(deps: Deps, actor: Actor, question_id: int) -> Result:

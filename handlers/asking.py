@@ -147,7 +147,7 @@ def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, 
                               asker=asker.display_name))
     buttons = () if in_role else tag_buttons(catalog, loc, question.id, question.topic)
     return OutgoingMessage(MessageKind.QUESTION, "\n".join(lines), person_id=expert.id, buttons=buttons,
-                           question_id=question.id)
+                           question_id=question.id, participants=(asker.id, expert.id))
 
 
 def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, question: QuestionRecord,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from handlers import answering, asking, personal_data, tagging, topics
+from handlers import answering, asking, people, personal_data, tagging, topics
 from handlers.actions import Action
 from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
 from handlers.context import Actor, Deps
 from handlers.errors import HandlerError, InvalidInput
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind, Outcome, Tag, normalise_locale
+from handlers.overview import Overview, my_overview
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,20 @@ async def handle_action(deps: Deps, actor: Actor, action: str, value: str) -> Re
 
 async def handle_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
     return await _guarded(deps, actor, lambda: answering.record_reply(deps, actor, question_id, text))
+
+
+async def handle_thread_message(deps: Deps, actor: Actor, thread_ref: str, text: str,
+                                event_id: str | None = None) -> Result:
+    return await _guarded(deps, actor,
+                          lambda: answering.record_thread_message(deps, actor, thread_ref, text, event_id))
+
+
+async def overview(deps: Deps, actor: Actor) -> Overview:
+    return await my_overview(deps, actor)
+
+
+async def register(deps: Deps, actor: Actor) -> None:
+    await people.register(deps, actor)
 
 
 def help_result(deps: Deps, actor: Actor) -> Result:
@@ -66,7 +81,7 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
 async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
     try:
         kind = Action(action)
-        number = int(value) if kind != Action.FORGET_CANCEL else 0
+        number = int(value) if kind not in (Action.FORGET_CANCEL, Action.REMOVE_TOPIC) else 0
     except ValueError:
         log.warning("refused: unknown action %r with value %r", action[:40], value[:40])
         raise InvalidInput("error.unknown_action") from None
@@ -87,6 +102,8 @@ async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Resu
             return await personal_data.export_my_data(deps, actor)
         case Action.FORGET_CONFIRM:
             return await personal_data.forget_me(deps, actor, number)
+        case Action.REMOVE_TOPIC:
+            return await topics.remove_topics(deps, actor, topics.split_topics(value))
         case Action.FORGET_CANCEL:
             locale = normalise_locale(actor.locale, deps.policy.default_locale)
             return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "forget.cancelled"))])

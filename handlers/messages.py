@@ -27,6 +27,10 @@ class OutgoingMessage:
     buttons: tuple[Button, ...] = ()
     question_id: int | None = None
     private: bool = True  # only the recipient may see it
+    # For a QUESTION: the people who share its thread (asker, expert), so a platform can open one
+    # conversation for both. For messages about a question: the thread it lives in, when known.
+    participants: tuple[int, ...] = ()
+    thread_ref: str | None = None
     attachment: dict[str, Any] | None = field(default=None, compare=False)  # e.g. a data export
 
     def to_payload(self) -> dict[str, Any]:
@@ -45,6 +49,8 @@ class OutgoingMessage:
             question_id=data.get("question_id"),
             private=data.get("private", True),
             attachment=data.get("attachment"),
+            participants=tuple(data.get("participants", ())),
+            thread_ref=data.get("thread_ref"),
         )
 
 

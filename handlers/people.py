@@ -77,3 +77,9 @@ async def _question_for(uow: UnitOfWork, question_id: int, person: PersonRecord,
         log.warning("refused: person %s is not the %s of question %s", person.id, role, question_id)
         raise NotAllowed(f"error.not_{role}", id=question_id)
     return question
+
+
+async def register(deps: Deps, actor: Actor) -> None:
+    """Make sure a person the platform told us about (e.g. picked as expert) is known."""
+    async with deps.uow() as uow:
+        await ensure_person(uow, deps, actor)
