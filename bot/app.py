@@ -1,4 +1,4 @@
-"""The aiohttp web application: health now; /slack/events and /api/messages plug in here."""
+"""The aiohttp web application: /healthz, and /slack/events when Slack is configured."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
     app = web.Application(client_max_size=1024 * 1024)  # platform payloads are far below 1 MiB
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    if runtime.slack is not None:
+        app.router.add_post("/slack/events", runtime.slack.handle)
 
     async def lifecycle(app: web.Application):
-        if start_scheduler:
-            runtime.scheduler.start()
+        await runtime.start(scheduler=start_scheduler)
+        log.info("platforms: slack %s", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)")
         yield
         await runtime.close()
 

@@ -6,10 +6,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.slack.platform import SlackPlatform
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
 from handlers.ports import Clock, Messenger, PersonRecord, Presence, UnitOfWorkFactory
@@ -31,8 +35,19 @@ class SystemClock:
 class NoPresence:
     """Used when no platform tells us about focus time: everyone is available."""
 
-    async def focus_until(self, person: PersonRecord) -> datetime | None:
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
         return None
+
+
+class PresenceRouter:
+    """Asks the platform the person lives on; platforms without focus information say 'available'."""
+
+    def __init__(self, presences: dict[str, Presence]) -> None:
+        self._presences = presences
+
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
+        presence = self._presences.get(platform)
+        return await presence.focus_until(person, platform) if presence else None
 
 
 class PlatformRouter:
@@ -69,9 +84,18 @@ class Runtime:
     deps: Deps
     dispatcher: OutboxDispatcher
     scheduler: DeliveryScheduler
+    slack: SlackPlatform | None = None
+
+    async def start(self, *, scheduler: bool = True) -> None:
+        if self.slack:
+            await self.slack.start()
+        if scheduler:
+            self.scheduler.start()
 
     async def close(self) -> None:
         await self.scheduler.stop()
+        if self.slack:
+            await self.slack.stop()
         await self.engine.dispose()
 
 
@@ -91,15 +115,28 @@ def build_runtime(
     uow = make_uow_factory(engine)
     catalog = load_catalog()
     clock = clock or SystemClock()
-    messenger = PlatformRouter(uow, messengers or {})
-    dispatcher = OutboxDispatcher(uow, messenger, clock)
+    messengers = dict(messengers or {})
+    presences: dict[str, Presence] = {}
+    slack_parts = None
+    if settings.slack_enabled:
+        from bot.slack.platform import slack_parts as make_slack_parts
+
+        slack_parts = make_slack_parts(settings, uow)
+        messengers["slack"] = slack_parts.messenger
+        presences["slack"] = slack_parts.presence
+    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock)
     scheduler = DeliveryScheduler(dispatcher, settings.outbox_tick_seconds)
     deps = Deps(
         uow=uow,
         clock=clock,
-        presence=presence or NoPresence(),
+        presence=presence or PresenceRouter(presences),
         catalog=catalog,
         policy=Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone),
         on_queued=scheduler.kick,
     )
-    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler)
+    slack = None
+    if slack_parts is not None:
+        from bot.slack.platform import slack_platform
+
+        slack = slack_platform(settings, deps, slack_parts)
+    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, slack)

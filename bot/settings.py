@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_GROUP_SIZE_FLOOR = 5  # DESIGN section 3: never lower than 5
@@ -28,6 +28,39 @@ class Settings(BaseSettings):
     )
     outbox_tick_seconds: float = Field(default=5.0, description="how often queued messages are checked, seconds")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    # Slack: the standard variable names, without our prefix. No token: Slack is off.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_BOT_TOKEN", description="bot token (xoxb-...); turns Slack on"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET",
+        description="signing secret; every request to /slack/events is checked with it",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_APP_TOKEN",
+        description="app-level token (xapp-...): use Socket Mode instead of /slack/events",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias="SLACK_API_URL",
+        description="Slack Web API base URL (tests and local runs point it at a fake)",
+    )
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        if self.slack_bot_token is None:
+            return self
+        if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError("SLACK_SIGNING_SECRET: must be set when SLACK_BOT_TOKEN is (or set SLACK_APP_TOKEN)")
+        if self.slack_app_token and not self.slack_app_token.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
 
     @field_validator("database_url")
     @classmethod
@@ -91,15 +124,28 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else "?"
             message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"VRAAGBOT_{field.upper()}: {message} (got {problem.get('input')!r})")
+            if not problem["loc"]:  # a check across variables names its variable itself
+                lines.append(message)
+                continue
+            lines.append(f"{_variable(str(problem['loc'][0]))}: {message} (got {_shown(problem)})")
         raise SettingsError("\n".join(lines)) from None
+
+
+def _variable(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    return alias if isinstance(alias, str) else f"VRAAGBOT_{field.upper()}"
+
+
+def _shown(problem: dict) -> str:
+    """The wrong value, except for secrets, which never reach a log or a terminal."""
+    field = str(problem["loc"][0])
+    secret = field.endswith(("token", "secret"))
+    return "a hidden value" if secret else repr(problem.get("input"))
 
 
 def settings_table() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) for README and --help."""
-    return [
-        (f"VRAAGBOT_{name.upper()}", repr(info.default), info.description or "")
-        for name, info in Settings.model_fields.items()
-    ]
+    fields = Settings.model_fields.items()
+    return [(_variable(name), repr(info.default), info.description or "") for name, info in fields]

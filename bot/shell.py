@@ -73,7 +73,7 @@ class ShellPresence:
         self._clock = clock
         self.focus_ends: dict[str, datetime] = {}
 
-    async def focus_until(self, person: PersonRecord) -> datetime | None:
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
         end = self.focus_ends.get(person.handle)
         return end if end and end > self._clock.now() else None
 

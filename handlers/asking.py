@@ -65,6 +65,19 @@ def validate(request: AskRequest) -> AskRequest:
     )
 
 
+async def _choose_expert(uow: UnitOfWork, asker: PersonRecord, request: AskRequest) -> PersonRecord:
+    if request.expert_handle or request.expert_external_id:
+        expert = await find_colleague(
+            uow, asker.workspace_id, handle=request.expert_handle, external_id=request.expert_external_id
+        )
+    else:
+        assert request.topic is not None  # validate() guarantees an expert or a topic
+        expert = await route_by_topic(uow, asker, request.topic)
+    if expert.id == asker.id:
+        raise InvalidInput("error.ask_yourself")
+    return expert
+
+
 async def route_by_topic(uow: UnitOfWork, asker: PersonRecord, topic: str) -> PersonRecord:
     """An expert who declared the topic in-role; with several, the one with fewest open questions."""
     experts = [p for p in await uow.topics.experts_for(asker.workspace_id, topic) if p.id != asker.id]
@@ -78,19 +91,17 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
     request = validate(request)
     async with deps.uow() as uow:
         asker = await ensure_person(uow, deps, actor)
-        if request.expert_handle or request.expert_external_id:
-            expert = await find_colleague(
-                uow, asker.workspace_id, handle=request.expert_handle, external_id=request.expert_external_id
-            )
-        else:
-            assert request.topic is not None  # validate() guarantees an expert or a topic
-            expert = await route_by_topic(uow, asker, request.topic)
-        if expert.id == asker.id:
-            raise InvalidInput("error.ask_yourself")
-
+        expert = await _choose_expert(uow, asker, request)
+    # Asking the platform about focus time is a network call: keep it outside any transaction.
+    focus_end = await deps.presence.focus_until(expert, actor.platform)
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        chosen = await uow.people.get(expert.id)  # fresh rows for this transaction
+        if chosen is None:  # forgotten in the meantime
+            raise NotFound("error.unknown_person", name=expert.handle)
+        expert = chosen
         in_role = bool(request.topic) and request.topic in {t.topic for t in await uow.topics.list_for(expert.id)}
         now = deps.clock.now()
-        focus_end = await deps.presence.focus_until(expert)
         held_until = focus_end if focus_end and not request.urgent else None
 
         question = await uow.questions.add(

@@ -318,8 +318,9 @@ class Clock(Protocol):
 
 
 class Presence(Protocol):
-    async def focus_until(self, person: PersonRecord) -> datetime | None:
-        """When the person is in focus / do-not-disturb now: when it ends (UTC). Otherwise None."""
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
+        """When the person is in focus / do-not-disturb now: when it ends (UTC). Otherwise None.
+        ``platform`` is where the person lives ("slack", "teams", "shell")."""
 
 
 class Messenger(Protocol):

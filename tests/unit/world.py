@@ -37,7 +37,7 @@ class FakePresence:
         self.clock = clock
         self.focus: dict[str, datetime] = {}
 
-    async def focus_until(self, person: PersonRecord) -> datetime | None:
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
         end = self.focus.get(person.handle)
         return end if end and end > self.clock.now() else None
 

@@ -1,0 +1,1 @@
+"""Slack adapter: everything that imports slack_bolt or slack_sdk lives in this folder."""

@@ -1,0 +1,74 @@
+"""Assembles the Slack side: Web API client, Messenger, Presence, the bolt AsyncApp and its route."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+from bot.slack.listeners import SlackListeners
+from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, make_client
+from handlers.context import Deps
+from handlers.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackParts:
+    """What exists before the handlers' dependencies do (they need Presence and Messenger)."""
+
+    client: AsyncWebClient
+    messenger: SlackMessenger
+    presence: SlackPresence
+
+
+def slack_parts(settings: Settings, uow: UnitOfWorkFactory) -> SlackParts:
+    assert settings.slack_bot_token is not None
+    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return SlackParts(client, SlackMessenger(client, uow), SlackPresence(client))
+
+
+@dataclass
+class SlackPlatform:
+    app: AsyncApp
+    parts: SlackParts
+    app_token: str | None
+    _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """POST /slack/events: bolt checks the signature (401 when wrong) and routes the request."""
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("slack request refused: body is not UTF-8")
+            return web.json_response({"error": "body must be UTF-8"}, status=400)
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    async def start(self) -> None:
+        if self.app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+            log.info("slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket:
+            await self._socket.close_async()
+
+
+def slack_platform(settings: Settings, deps: Deps, parts: SlackParts) -> SlackPlatform:
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = AsyncApp(client=parts.client, signing_secret=secret, process_before_response=False,
+                   request_verification_enabled=bool(secret))
+    SlackListeners(deps, SlackDirectory(parts.client), parts.messenger).register(app)
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    return SlackPlatform(app, parts, app_token)

@@ -1,0 +1,186 @@
+"""The Slack Web API side: client, people directory, presence (DND) and the Messenger."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import fallback_text, message_blocks
+from handlers.context import Actor
+from handlers.errors import RecipientUnreachable, TransientSendError
+from handlers.messages import OutgoingMessage
+from handlers.models import MessageKind
+from handlers.ports import PersonRecord, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+# Errors that mean this person or conversation cannot be reached: retrying will not help.
+UNREACHABLE = {"user_not_found", "channel_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
+               "is_archived", "not_in_channel", "user_not_visible"}
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """The SDK's own retry handlers: wait out a 429's Retry-After, retry connection and 5xx errors."""
+    handlers: list[AsyncRetryHandler] = [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
+                          retry_handlers=handlers, timeout=10)
+
+
+def as_send_error(error: Exception) -> Exception:
+    """Map a Web API failure onto the outbox's two kinds: try later, or give up on this recipient."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        if status == 429:
+            retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+            return TransientSendError(f"slack rate limited ({code})", retry_after=float(retry_after or 30))
+        if code in UNREACHABLE:
+            return RecipientUnreachable(code)
+        return TransientSendError(f"slack error {status} {code}")
+    return TransientSendError(f"slack unreachable: {type(error).__name__}")
+
+
+@dataclass
+class _Cached:
+    until: float
+    actor: Actor
+
+
+class SlackDirectory:
+    """Who a Slack user is (name, language, time zone), from users.info, cached for an hour."""
+
+    TTL = 3600.0
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._cache: dict[tuple[str, str], _Cached] = {}
+
+    async def actor(self, team_id: str, user_id: str, fallback_name: str | None = None) -> Actor:
+        key = (team_id, user_id)
+        cached = self._cache.get(key)
+        if cached and cached.until > time.monotonic():
+            return cached.actor
+        try:
+            response = await self._client.users_info(user=user_id, include_locale=True)
+            user = response["user"]
+            profile = user.get("profile", {})
+            actor = Actor("slack", team_id, user_id, handle=user.get("name") or fallback_name,
+                          display_name=profile.get("display_name") or user.get("real_name") or user.get("name"),
+                          locale=user.get("locale"), time_zone=user.get("tz"))
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            # Still act for them; name and language fall back to what we know.
+            log.warning("users.info failed for %s: %s", user_id, getattr(error, "response", error))
+            return Actor("slack", team_id, user_id, handle=fallback_name, display_name=fallback_name)
+        self._cache[key] = _Cached(time.monotonic() + self.TTL, actor)
+        return actor
+
+
+class SlackPresence:
+    """Do-not-disturb from dnd.info. For other users Slack gives only the scheduled DND window."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
+        if platform != "slack":
+            return None
+        try:
+            info = await self._client.dnd_info(user=person.external_id)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("dnd.info failed for person %s, delivering at once: %s", person.id, error)
+            return None  # not knowing is no reason to hold a question back
+        if not info.get("dnd_enabled"):
+            return None
+        start, end = info.get("next_dnd_start_ts"), info.get("next_dnd_end_ts")
+        now = time.time()
+        if isinstance(start, int | float) and isinstance(end, int | float) and start <= now < end:
+            return datetime.fromtimestamp(end, UTC)
+        return None
+
+
+class SlackMessenger:
+    """Questions go to a group DM of asker and expert (or the expert's DM when that fails); every
+    other message to a person goes to their DM with the bot, so nobody else sees it."""
+
+    def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory) -> None:
+        self._client = client
+        self._uow = uow
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        try:
+            if message.kind == MessageKind.QUESTION:
+                return await self._send_question(message)
+            if message.kind == MessageKind.ANSWER_RELAY and _asker_sees_thread(message.thread_ref):
+                return None  # the asker read the answer in the shared thread already
+            channel = await self._open([await self._user_id(message.person_id)])
+            if message.attachment is not None:
+                await self._upload(channel, message)
+                return None
+            response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
+                                                           blocks=message_blocks(message))
+            return f"{channel}:{response['ts']}"
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            raise as_send_error(error) from error
+
+    async def _send_question(self, message: OutgoingMessage) -> str:
+        expert = await self._user_id(message.person_id)
+        users = [await self._user_id(p) for p in message.participants] or [expert]
+        try:
+            channel = await self._open(users)
+        except SlackApiError as error:
+            log.info("group DM for question %s not possible (%s); using the expert's DM",
+                     message.question_id, error.response.get("error"))
+            channel = await self._open([expert])
+        response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
+                                                       blocks=message_blocks(message))
+        return f"{channel}:{response['ts']}"
+
+    async def reply_privately(self, user_id: str, message: OutgoingMessage) -> None:
+        """A reply to someone who acted outside a response_url (modal, App Home)."""
+        channel = await self._open([user_id])
+        if message.attachment is not None:
+            await self._upload(channel, message)
+        else:
+            await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
+                                                blocks=message_blocks(message))
+
+    async def upload_to(self, user_id: str, message: OutgoingMessage) -> None:
+        await self._upload(await self._open([user_id]), message)
+
+    async def _upload(self, channel: str, message: OutgoingMessage) -> None:
+        content = json.dumps(message.attachment, ensure_ascii=False, indent=2)
+        await self._client.files_upload_v2(channel=channel, content=content, filename="vraagbot-gegevens.json",
+                                           title="vraagbot", initial_comment=message.text)
+
+    async def _open(self, users: list[str]) -> str:
+        response = await self._client.conversations_open(users=",".join(users))
+        return response["channel"]["id"]
+
+    async def _user_id(self, person_id: int | None) -> str:
+        async with self._uow() as uow:
+            person = await uow.people.get(person_id) if person_id is not None else None
+        if person is None:
+            raise RecipientUnreachable(f"person {person_id} no longer exists")
+        return person.external_id
+
+
+def _asker_sees_thread(thread_ref: str | None) -> bool:
+    # Slack DM ids start with D: a question posted in the expert's DM is not visible to the asker.
+    return bool(thread_ref) and not thread_ref.startswith("D")
