@@ -127,8 +127,7 @@ class SlackListeners:
             return
         if event.get("subtype") not in (None, "thread_broadcast"):
             return
-        team_id = body.get("team_id") or event.get("team") or ""
-        actor = await self.directory.actor(team_id, event["user"])
+        actor = await self.directory.actor(_team(body) or event.get("team", ""), event["user"])
         result = await dispatch.handle_thread_message(self.deps, actor, f"{event['channel']}:{thread_ts}",
                                                       event.get("text", ""), event_id=body.get("event_id"))
         for reply in result.replies:  # visible to the writer only, inside the thread
@@ -168,7 +167,8 @@ def _mentioned_expert(text: str) -> str | None:
 
 
 def _team(body: dict[str, Any]) -> str:
-    return (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or ""
+    # Events carry team_id at the top; interactivity payloads carry a team object.
+    return body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or ""
 
 
 def ask_request_from(view: dict[str, Any]) -> AskRequest:

@@ -147,7 +147,7 @@ class FakeSlack:
         self.users[user_id] = {
             "id": user_id, "team_id": TEAM_ID, "name": name, "deleted": False, "real_name": real_name,
             "tz": tz, "tz_label": tz, "tz_offset": int(offset.total_seconds()) if offset else 0, "locale": locale,
-            "is_bot": False, "profile": {"display_name": name, "real_name": real_name, "team": TEAM_ID},
+            "is_bot": False, "profile": {"display_name": real_name, "real_name": real_name, "team": TEAM_ID},
         }
 
     def set_dnd(self, user_id: str, start_ts: int, end_ts: int) -> None:
