@@ -85,7 +85,7 @@ async def test_users_info_and_dnd_info(fake, client):
     user = (await client.users_info(user="U1", include_locale=True))["user"]
     assert (user["name"], user["real_name"], user["tz"], user["locale"]) == (
         "anne", "Anne de Vries", "Europe/Amsterdam", "nl-NL")
-    assert user["tz_offset"] in (3600, 7200) and user["profile"]["display_name"] == "anne"
+    assert user["tz_offset"] in (3600, 7200) and user["profile"]["display_name"] == "Anne de Vries"
     assert "locale" not in (await client.users_info(user="U1"))["user"]
     with pytest.raises(SlackApiError) as raised:
         await client.users_info(user="U404")
