@@ -247,3 +247,30 @@ async def test_data_export_as_a_file_and_deletion(bot):
     await bot.press("sanne", "forget_confirm", confirm["value"])
     await until(lambda: not bot.rows("SELECT id FROM people WHERE external_id = ?", USERS["sanne"]))
     assert bot.rows("SELECT count(*) FROM questions") == [(0,)]
+
+
+async def test_help_comes_in_the_users_own_language(bot):
+    await bot.command("bram", "help")  # bram's Slack locale is en-US
+    [help_text] = await bot.fake.wait_for_response()
+    assert help_text.body["text"].startswith("vraagbot helps you consult an expert")
+    await bot.command("sanne", "help")
+    assert (await bot.fake.wait_for_response(2))[-1].body["text"].startswith("vraagbot helpt je")
+
+
+async def test_app_home_adds_topics_through_a_modal_and_removes_them_with_a_button(bot):
+    await bot.event(sr.app_home_opened_event(USERS["anna"]))
+    await bot.fake.wait_for("views.publish")
+    body = sr.block_action("open_topics_modal", "open", user_id=USERS["anna"], user_name="anna",
+                           response_url="", trigger_id="trigger-home")
+    await bot.post(body, sr.FORM)
+    [opened] = await bot.fake.wait_for("views.open")
+    assert opened.args["view"]["callback_id"] == "topics_modal"
+    values = {"topics": {"value": {"type": "plain_text_input", "value": "contracten, privacy"}}}
+    status, _ = await bot.post(sr.view_submission("topics_modal", values, user_id=USERS["anna"], user_name="anna"),
+                               sr.FORM)
+    assert status == 200
+    await until(lambda: len(bot.rows("SELECT topic FROM expert_topics")) == 2)
+    home = (await bot.fake.wait_for("views.publish", count=2))[-1]
+    assert "#privacy" in json.dumps(home.args["view"])
+    await bot.press("anna", "remove_topic", "privacy")
+    await until(lambda: bot.rows("SELECT topic FROM expert_topics") == [("contracten",)])
