@@ -93,9 +93,10 @@ class Runtime:
             self.scheduler.start()
 
     async def close(self) -> None:
-        await self.scheduler.stop()
+        # Work first (it may still queue messages), then the delivery loop, then the database.
         if self.slack:
             await self.slack.stop()
+        await self.scheduler.stop()
         await self.engine.dispose()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.inflight import InFlight
 from bot.slack.blocks import (
     ASK_MODAL,
     OPEN_TOPICS_MODAL,
@@ -34,19 +35,21 @@ ACTIONS = re.compile("^(" + "|".join(a.value for a in Action) + ")$")
 
 
 class SlackListeners:
-    def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger) -> None:
+    def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger, inflight: InFlight) -> None:
         self.deps = deps
         self.directory = directory
         self.messenger = messenger
+        self.inflight = inflight
 
     def register(self, app: AsyncApp) -> None:
-        app.command("/vraag")(ack=self.ack_command, lazy=[self.run_command])
-        app.view(ASK_MODAL)(ack=self.ack_ask_modal, lazy=[self.run_ask_modal])
-        app.view(TOPICS_MODAL)(ack=self.ack_plain, lazy=[self.run_topics_modal])
-        app.action(ACTIONS)(ack=self.ack_plain, lazy=[self.run_action])
+        lazy = self.inflight.track  # shutdown waits for work that runs after the ack
+        app.command("/vraag")(ack=self.ack_command, lazy=[lazy(self.run_command)])
+        app.view(ASK_MODAL)(ack=self.ack_ask_modal, lazy=[lazy(self.run_ask_modal)])
+        app.view(TOPICS_MODAL)(ack=self.ack_plain, lazy=[lazy(self.run_topics_modal)])
+        app.action(ACTIONS)(ack=self.ack_plain, lazy=[lazy(self.run_action)])
         app.action(OPEN_TOPICS_MODAL)(self.open_topics_modal)
-        app.event("message")(ack=self.ack_plain, lazy=[self.run_message])
-        app.event("app_home_opened")(ack=self.ack_plain, lazy=[self.run_home])
+        app.event("message")(ack=self.ack_plain, lazy=[lazy(self.run_message)])
+        app.event("app_home_opened")(ack=self.ack_plain, lazy=[lazy(self.run_home)])
 
     # ------------------------------------------------------------------ acks: fast, no storage
 

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.inflight import InFlight
 from bot.settings import Settings
 from bot.slack.listeners import SlackListeners
 from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, make_client
@@ -41,6 +42,7 @@ class SlackPlatform:
     app: AsyncApp
     parts: SlackParts
     app_token: str | None
+    inflight: InFlight
     _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -60,15 +62,17 @@ class SlackPlatform:
             await self._socket.connect_async()
             log.info("slack: connected in Socket Mode")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
         if self._socket:
             await self._socket.close_async()
+        await self.inflight.drain(grace_seconds)
 
 
 def slack_platform(settings: Settings, deps: Deps, parts: SlackParts) -> SlackPlatform:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(client=parts.client, signing_secret=secret, process_before_response=False,
                    request_verification_enabled=bool(secret))
-    SlackListeners(deps, SlackDirectory(parts.client), parts.messenger).register(app)
+    inflight = InFlight()
+    SlackListeners(deps, SlackDirectory(parts.client), parts.messenger, inflight).register(app)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
-    return SlackPlatform(app, parts, app_token)
+    return SlackPlatform(app, parts, app_token, inflight)
