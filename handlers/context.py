@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from handlers.models import normalise_locale
 from handlers.ports import Catalog, Clock, Presence, UnitOfWorkFactory
 
 
@@ -28,6 +29,10 @@ class Deps:
     # Called after a use case queued messages in the outbox, so delivery starts at once
     # instead of at the next scheduler tick.
     on_queued: Callable[[], Awaitable[None]] = field(default=_nothing)
+
+    def locale_of(self, actor: Actor) -> str:
+        """The actor's language as the platform gives it, or the default."""
+        return normalise_locale(actor.locale, self.policy.default_locale)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListT
 from handlers.context import Actor, Deps
 from handlers.errors import HandlerError, InvalidInput
 from handlers.messages import OutgoingMessage, Result
-from handlers.models import MessageKind, Outcome, Tag, normalise_locale
+from handlers.models import MessageKind, Outcome, Tag
 from handlers.overview import Overview, my_overview
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ async def register(deps: Deps, actor: Actor) -> None:
 
 
 def help_result(deps: Deps, actor: Actor) -> Result:
-    locale = normalise_locale(actor.locale, deps.policy.default_locale)
+    locale = deps.locale_of(actor)
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "help"))])
 
 
@@ -105,7 +105,7 @@ async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Resu
         case Action.REMOVE_TOPIC:
             return await topics.remove_topics(deps, actor, topics.split_topics(value))
         case Action.FORGET_CANCEL:
-            locale = normalise_locale(actor.locale, deps.policy.default_locale)
+            locale = deps.locale_of(actor)
             return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "forget.cancelled"))])
     raise AssertionError(f"unhandled action {kind!r}")
 
@@ -122,14 +122,14 @@ async def _guarded(deps: Deps, actor: Actor, run) -> Result:
     except Exception:
         # A database that went away, a bug: the unit of work rolled back, so say so plainly.
         log.exception("failed for %s:%s", actor.platform, actor.user_external_id)
-        locale = normalise_locale(actor.locale, deps.policy.default_locale)
+        locale = deps.locale_of(actor)
         return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "error.internal"))],
                       ok=False)
 
 
 async def _locale_of(deps: Deps, actor: Actor) -> str:
     if actor.locale:
-        return normalise_locale(actor.locale, deps.policy.default_locale)
+        return deps.locale_of(actor)
     async with deps.uow() as uow:
         person = await personal_data.find_person(uow, actor)
     return person.locale if person else deps.policy.default_locale

@@ -39,7 +39,7 @@ async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonReco
         external_id=actor.user_external_id,
         handle=handle,
         display_name=actor.display_name or actor.handle or actor.user_external_id,
-        locale=normalise_locale(actor.locale, deps.policy.default_locale),
+        locale=deps.locale_of(actor),
         time_zone=actor.time_zone or deps.policy.default_time_zone,
         now=deps.clock.now(),
     )

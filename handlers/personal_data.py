@@ -10,7 +10,7 @@ from handlers.actions import Action, forget_buttons
 from handlers.context import Actor, Deps
 from handlers.errors import NotAllowed
 from handlers.messages import Button, OutgoingMessage, Result
-from handlers.models import MessageKind, normalise_locale
+from handlers.models import MessageKind
 from handlers.people import find_person
 from handlers.ports import PersonRecord, UnitOfWork
 
@@ -65,16 +65,21 @@ async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
 
 
 def _nothing_stored(deps: Deps, actor: Actor) -> Result:
-    locale = normalise_locale(actor.locale, deps.policy.default_locale)
+    locale = deps.locale_of(actor)
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "data.nothing_stored"))])
 
 
-async def show_my_data(deps: Deps, actor: Actor) -> Result:
+async def _stored_data(deps: Deps, actor: Actor) -> tuple[PersonRecord, dict[str, Any]] | None:
     async with deps.uow() as uow:
         person = await find_person(uow, actor)
-        if person is None:
-            return _nothing_stored(deps, actor)
-        data = await collect(uow, person)
+        return (person, await collect(uow, person)) if person else None
+
+
+async def show_my_data(deps: Deps, actor: Actor) -> Result:
+    stored = await _stored_data(deps, actor)
+    if stored is None:
+        return _nothing_stored(deps, actor)
+    person, data = stored
     asked = sum(1 for q in data["questions"] if q["role"] == "asker")
     text = deps.catalog.text(
         person.locale, "data.summary", asked=asked, answered=len(data["questions"]) - asked,
@@ -86,11 +91,11 @@ async def show_my_data(deps: Deps, actor: Actor) -> Result:
 
 
 async def export_my_data(deps: Deps, actor: Actor) -> Result:
-    async with deps.uow() as uow:
-        person = await find_person(uow, actor)
-        if person is None:
-            return _nothing_stored(deps, actor)
-        data = await collect(uow, person)
+    """Always the acting person's own data, whatever the button carried."""
+    stored = await _stored_data(deps, actor)
+    if stored is None:
+        return _nothing_stored(deps, actor)
+    person, data = stored
     text = deps.catalog.text(person.locale, "data.export_ready")
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id, attachment=data)])
 
