@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from nudges.inflight import InFlight
 from nudges.outbox import OutboxDispatcher
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class DeliveryScheduler:
         self._tick_seconds = tick_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._kicks: set[asyncio.Task[None]] = set()
+        self._ticks = InFlight()  # stop() lets a running drain finish before the database closes
 
     @property
     def running(self) -> bool:
@@ -36,6 +38,9 @@ class DeliveryScheduler:
         log.info("delivery scheduler started, tick every %ss", self._tick_seconds)
 
     async def tick(self) -> None:
+        await self._ticks.track(self._drain)()
+
+    async def _drain(self) -> None:
         try:
             await self._dispatcher.dispatch_due()
         except Exception:  # a database that went away: log, and the next tick tries again
@@ -47,8 +52,7 @@ class DeliveryScheduler:
         self._kicks.add(task)
         task.add_done_callback(self._kicks.discard)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 30.0) -> None:
         if self._scheduler and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        if self._kicks:
-            await asyncio.gather(*self._kicks, return_exceptions=True)
+        await self._ticks.drain(grace_seconds)

@@ -9,7 +9,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.inflight import InFlight
 from bot.slack.blocks import (
     ASK_MODAL,
     OPEN_TOPICS_MODAL,
@@ -28,6 +27,7 @@ from handlers.context import Actor, Deps
 from handlers.errors import HandlerError
 from handlers.messages import Result
 from handlers.models import MAX_QUESTION_CHARS, QuestionKind
+from nudges.inflight import InFlight
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.inflight import InFlight
 from bot.settings import Settings
 from bot.slack.listeners import SlackListeners
 from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, make_client
 from handlers.context import Deps
 from handlers.ports import UnitOfWorkFactory
+from nudges.inflight import InFlight
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Work that runs after a request was answered (Slack lazy listeners), tracked so shutdown can let
+"""Background work (Slack lazy listeners, outbox ticks), tracked so shutdown can let
 it finish before the database goes away, instead of cutting it off mid-transaction."""
 
 from __future__ import annotations
