@@ -61,6 +61,8 @@ async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
         "replies": replies,
         "signals": signals,
         "messages_to_you": messages,
+        "personal_chat_reference_stored": await uow.conversations.get(
+            person.workspace_id, "person", person.external_id) is not None,
     }
 
 
@@ -134,4 +136,7 @@ async def erase(uow: UnitOfWork, person_id: int) -> None:
     await uow.questions.detach_expert(person_id)
     await uow.topics.delete_for(person_id)
     await uow.outbox.delete_for_person(person_id)
+    person = await uow.people.get(person_id)
+    if person is not None:  # the platform's handle on their personal chat is theirs too
+        await uow.conversations.delete_person(person.workspace_id, person.external_id)
     await uow.people.delete(person_id)

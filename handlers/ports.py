@@ -284,6 +284,27 @@ class ProcessedEventRepository(Protocol):
         """Record a platform event id; False when it was seen before (a retry)."""
 
 
+class ConversationRecord(Protocol):
+    workspace_id: int
+    kind: str  # "person" or "channel"
+    external_id: str
+    name: str
+    reference: dict[str, Any]  # the platform's own conversation reference, serialised
+    updated_at: datetime
+
+
+class ConversationRepository(Protocol):
+    async def get(self, workspace_id: int, kind: str, external_id: str) -> ConversationRecord | None: ...
+
+    async def save(self, *, workspace_id: int, kind: str, external_id: str, name: str, reference: dict[str, Any],
+                   now: datetime) -> None:
+        """Insert or replace the reference (a person's chat or a channel)."""
+
+    async def channels(self, workspace_id: int) -> list[ConversationRecord]: ...
+
+    async def delete_person(self, workspace_id: int, external_id: str) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``async with uow:`` commits on success, rolls back on error."""
 
@@ -295,6 +316,7 @@ class UnitOfWork(Protocol):
     signals: SignalRepository
     outbox: OutboxRepository
     events: ProcessedEventRepository
+    conversations: ConversationRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -232,3 +232,19 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(EXTERNAL_ID), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)  # for pruning old ids
+
+
+class ConversationRef(Base):
+    """Where a platform lets the bot write proactively (Teams): a person's personal chat or a team
+    channel, as the platform's own reference, so sends work after a restart and from any replica."""
+
+    __tablename__ = "conversation_refs"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "person" or "channel"
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))  # user id or channel conversation id
+    name: Mapped[str] = mapped_column(String(NAME), default="")
+    reference: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

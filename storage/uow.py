@@ -18,6 +18,7 @@ from storage.repositories import (
     SqlTopicRepository,
     SqlWorkspaceRepository,
 )
+from storage.repositories.conversations import SqlConversationRepository
 
 
 class SqlUnitOfWork:
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     signals: SqlSignalRepository
     outbox: SqlOutboxRepository
     events: SqlProcessedEventRepository
+    conversations: SqlConversationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -70,6 +72,7 @@ class SqlUnitOfWork:
         self.signals = SqlSignalRepository(session)
         self.outbox = SqlOutboxRepository(session)
         self.events = SqlProcessedEventRepository(session)
+        self.conversations = SqlConversationRepository(session)
         return self
 
     async def __aexit__(
