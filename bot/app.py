@@ -23,10 +23,13 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
     app.router.add_get("/healthz", healthz)
     if runtime.slack is not None:
         app.router.add_post("/slack/events", runtime.slack.handle)
+    if runtime.teams is not None:
+        app.router.add_post("/api/messages", runtime.teams.handle)
 
     async def lifecycle(app: web.Application):
         await runtime.start(scheduler=start_scheduler)
-        log.info("platforms: slack %s", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)")
+        log.info("platforms: slack %s; teams on (%s)", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)",
+                 "authenticated" if runtime.teams and runtime.teams.authenticated else "UNAUTHENTICATED")
         yield
         await runtime.close()
 

@@ -75,3 +75,13 @@ def _register_curtness_commands() -> None:
 
 
 _register_curtness_commands()
+
+
+def _register_nudges_commands() -> None:
+    from bot.nudges_cli import nudges_command, report_command
+
+    main.add_command(nudges_command, "nudges")
+    main.add_command(report_command, "report")
+
+
+_register_nudges_commands()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,11 +14,13 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.slack.platform import SlackPlatform
+    from bot.teams.platform import TeamsPlatform
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
 from handlers.ports import Clock, Messenger, PersonRecord, Presence, UnitOfWorkFactory
 from nudges.catalog import TextCatalog, load_catalog
 from nudges.outbox import OutboxDispatcher
+from nudges.planner import WeeklyPlanner
 from nudges.scheduler import DeliveryScheduler
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
@@ -85,6 +87,7 @@ class Runtime:
     dispatcher: OutboxDispatcher
     scheduler: DeliveryScheduler
     slack: SlackPlatform | None = None
+    teams: TeamsPlatform | None = None
 
     async def start(self, *, scheduler: bool = True) -> None:
         if self.slack:
@@ -125,14 +128,24 @@ def build_runtime(
         slack_parts = make_slack_parts(settings, uow)
         messengers["slack"] = slack_parts.messenger
         presences["slack"] = slack_parts.presence
-    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock)
-    scheduler = DeliveryScheduler(dispatcher, settings.outbox_tick_seconds)
+    # Teams is always served: without an app id it runs unauthenticated for local testing.
+    from bot.teams.platform import teams_parts as make_teams_parts
+
+    teams_parts = make_teams_parts(settings, uow, catalog)
+    messengers.setdefault("teams", teams_parts.messenger)
+    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
+                                  lease=timedelta(seconds=settings.outbox_lease_seconds))
+    policy = Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone,
+                    min_group_size=settings.min_group_size, team_nudge_admins_only=settings.team_nudge_admins_only)
+    planner = WeeklyPlanner(uow, clock, catalog, policy, grace=timedelta(hours=settings.nudge_grace_hours))
+    scheduler = DeliveryScheduler(dispatcher, settings.outbox_tick_seconds, planner=planner,
+                                  plan_seconds=settings.nudge_plan_seconds)
     deps = Deps(
         uow=uow,
         clock=clock,
         presence=presence or PresenceRouter(presences),
         catalog=catalog,
-        policy=Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone),
+        policy=policy,
         on_queued=scheduler.kick,
     )
     slack = None
@@ -140,4 +153,7 @@ def build_runtime(
         from bot.slack.platform import slack_platform
 
         slack = slack_platform(settings, deps, slack_parts)
-    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, slack)
+    from bot.teams.platform import teams_platform
+
+    teams = teams_platform(settings, deps, teams_parts)
+    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, slack, teams)

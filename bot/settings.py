@@ -28,6 +28,21 @@ class Settings(BaseSettings):
     )
     outbox_tick_seconds: float = Field(default=5.0, description="how often queued messages are checked, seconds")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    # Weekly nudges (issue 5)
+    nudge_grace_hours: float = Field(
+        default=6.0, ge=0, description="weekly messages due while the bot was down go out when it is back within "
+        "this many hours, and are skipped (with a log line) after that",
+    )
+    nudge_plan_seconds: float = Field(
+        default=60.0, gt=0, description="how often each replica checks which weekly messages are due, seconds",
+    )
+    team_nudge_admins_only: bool = Field(
+        default=False, description="true: only workspace admins may set or stop a channel's weekly message",
+    )
+    outbox_lease_seconds: float = Field(
+        default=120.0, ge=10, description="how long a claimed outbox message is reserved for the sending replica; "
+        "after a crash it is sent again once this has passed",
+    )
 
     # Slack: the standard variable names, without our prefix. No token: Slack is off.
     slack_bot_token: SecretStr | None = Field(
@@ -45,6 +60,29 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", validation_alias="SLACK_API_URL",
         description="Slack Web API base URL (tests and local runs point it at a fake)",
     )
+
+    # Microsoft Teams (Bot Framework). No app id: /api/messages runs unauthenticated, for local tests.
+    microsoft_app_id: str | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_ID",
+        description="the bot's Microsoft app id; without it /api/messages is unauthenticated (local testing only)",
+    )
+    microsoft_app_password: SecretStr | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_PASSWORD", description="the app's client secret",
+    )
+    microsoft_app_tenant_id: str | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_TENANT_ID", description="tenant id (SingleTenant apps)",
+    )
+    microsoft_app_type: str = Field(
+        default="MultiTenant", validation_alias="MICROSOFT_APP_TYPE",
+        description="MultiTenant, SingleTenant or UserAssignedMSI",
+    )
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _known_app_type(cls, value: str) -> str:
+        if value not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
+            raise ValueError("must be MultiTenant, SingleTenant or UserAssignedMSI")
+        return value
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
@@ -141,7 +179,7 @@ def _variable(field: str) -> str:
 def _shown(problem: dict) -> str:
     """The wrong value, except for secrets, which never reach a log or a terminal."""
     field = str(problem["loc"][0])
-    secret = field.endswith(("token", "secret"))
+    secret = field.endswith(("token", "secret", "password"))
     return "a hidden value" if secret else repr(problem.get("input"))
 
 

@@ -26,8 +26,10 @@ from handlers.models import MessageKind
 from handlers.personal_data import erase
 from handlers.ports import PersonRecord
 from nudges.outbox import OutboxDispatcher
+from nudges.planner import WeeklyPlanner
 
 PLATFORM, WORKSPACE = "shell", "demo"
+TEAM_CHANNEL = "team"  # weekly team messages show up as "shell:team"
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,11 @@ class ShellMessenger:
 
 class Shell:
     def __init__(self, deps: Deps, dispatcher: OutboxDispatcher, messenger: ShellMessenger,
-                 clock: ShellClock, presence: ShellPresence, write: Callable[[str], None]) -> None:
+                 clock: ShellClock, presence: ShellPresence, write: Callable[[str], None],
+                 planner: WeeklyPlanner | None = None) -> None:
         self.deps = replace(deps, on_queued=self._no_wait)  # the shell drains the outbox after each line
         self.dispatcher = dispatcher
+        self.planner = planner  # weekly messages fall due as the shell's clock moves
         self.messenger = messenger
         self.clock = clock
         self.presence = presence
@@ -178,6 +182,8 @@ class Shell:
                 self.write("  ? Begin met een naam, bijvoorbeeld 'sanne: /vraag help', of typ 'help'.")
                 return True
             await self._as_person(person_input.group(1).lower(), person_input.group(2).strip())
+        if self.planner is not None:
+            await self.planner.plan_due()
         await self.dispatcher.dispatch_due()
         return True
 
@@ -206,8 +212,9 @@ class Shell:
         if person is None:
             self.write(f"  ? {handle} zit niet in de demo-werkruimte. Typ 'mensen'.")
             return
+        # Everyone in the demo shares one team channel, so /vraag team-nudge works here too.
         actor = Actor(PLATFORM, WORKSPACE, person.external_id, handle=person.handle,
-                      display_name=person.display_name, workspace_name="Demo")
+                      display_name=person.display_name, workspace_name="Demo", channel=TEAM_CHANNEL)
         lowered = entry.lower()
         if lowered.startswith("/vraag"):
             result = await dispatch.handle_text(self.deps, actor, entry[len("/vraag"):])

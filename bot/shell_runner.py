@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TextIO
 
 import click
@@ -9,6 +10,7 @@ import click
 from bot.runtime import build_runtime, migrate
 from bot.settings import Settings
 from bot.shell import PLATFORM, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPresence
+from nudges.planner import WeeklyPlanner
 
 
 async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, reset: bool = False) -> None:
@@ -17,7 +19,9 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     presence = ShellPresence(clock)
     messenger = ShellMessenger(click.echo)
     runtime = build_runtime(settings, messengers={PLATFORM: messenger}, clock=clock, presence=presence)
-    shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo)
+    planner = WeeklyPlanner(runtime.uow, clock, runtime.catalog, runtime.deps.policy,
+                            grace=timedelta(hours=settings.nudge_grace_hours))
+    shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo, planner)
     try:
         await shell.seed(reset=reset)
         if interactive:

@@ -7,10 +7,12 @@ from handlers.context import Actor, Deps
 from handlers.curtness import assess_reply
 from handlers.errors import InvalidInput
 from handlers.messages import OutgoingMessage, Result
-from handlers.models import MAX_REPLY_CHARS, MessageKind, Outcome, QuestionStatus, SignalKind
+from handlers.models import MAX_REPLY_CHARS, MessageKind, Outcome, QuestionKind, QuestionStatus, SignalKind
 from handlers.people import ensure_person, question_for_asker, question_for_expert
 from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
+
+AUTONOMY_STREAK = 3  # confirmed doubt questions in a row on one topic before the encouragement
 
 
 def _valid_reply(text: str) -> str:
@@ -122,14 +124,34 @@ async def mark_outcome(deps: Deps, actor: Actor, question_id: int, outcome: Outc
         if outcome == Outcome.CONFIRMED:
             await uow.signals.add(question_id=question.id, subject_id=asker.id, reporter_id=asker.id,
                                   kind=SignalKind.CONFIRMATION_ONLY, created_at=now)
-            text = deps.catalog.variant(asker.locale, "nudge.confirmation",
-                                        await rotation_seed(uow, asker.id, MessageKind.NUDGE_CONFIRMATION))
-            await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CONFIRMATION, text, person_id=asker.id,
-                                                         question_id=question.id), period=f"q{question.id}")
+            if not await _encourage_autonomy(uow, deps, asker, question):
+                text = deps.catalog.variant(asker.locale, "nudge.confirmation",
+                                            await rotation_seed(uow, asker.id, MessageKind.NUDGE_CONFIRMATION))
+                await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CONFIRMATION, text,
+                                                             person_id=asker.id, question_id=question.id),
+                            period=f"q{question.id}")
         reply = deps.catalog.text(asker.locale, f"outcome.{outcome}_thanks", id=question.id)
     await deps.on_queued()
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, reply, person_id=asker.id,
                                            question_id=question_id)], question_id=question_id)
+
+
+async def _encourage_autonomy(uow: UnitOfWork, deps: Deps, asker: PersonRecord, question: QuestionRecord) -> bool:
+    """When this confirmation makes exactly AUTONOMY_STREAK confirmed doubt-about-own-competence
+    questions in a row on one topic, encourage the asker (once per streak) to trust their own
+    judgement there. Never for complex or unforeseen situations: there we want people to keep asking."""
+    if question.kind != QuestionKind.DOUBT or not question.topic:
+        return False
+    recent = await uow.questions.recent_doubt_outcomes(asker.id, question.topic, AUTONOMY_STREAK + 1)
+    streak = next((i for i, q in enumerate(recent) if q.outcome != Outcome.CONFIRMED), len(recent))
+    if streak != AUTONOMY_STREAK:
+        return False
+    text = deps.catalog.variant(asker.locale, "nudge.autonomy",
+                                await rotation_seed(uow, asker.id, MessageKind.NUDGE_AUTONOMY),
+                                topic=question.topic, count=AUTONOMY_STREAK)
+    await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_AUTONOMY, text, person_id=asker.id,
+                                                 question_id=question.id), period=f"q{question.id}")
+    return True
 
 
 async def _asker(uow: UnitOfWork, question: QuestionRecord) -> PersonRecord:

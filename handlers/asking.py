@@ -21,7 +21,7 @@ from handlers.models import (
     normalise_topic,
 )
 from handlers.people import ensure_person, find_colleague
-from handlers.ports import Catalog, PersonRecord, QuestionRecord, UnitOfWork
+from handlers.ports import Catalog, Clock, PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
 from handlers.timefmt import local_when
 
@@ -80,7 +80,8 @@ async def _choose_expert(uow: UnitOfWork, asker: PersonRecord, request: AskReque
 
 async def route_by_topic(uow: UnitOfWork, asker: PersonRecord, topic: str) -> PersonRecord:
     """An expert who declared the topic in-role; with several, the one with fewest open questions."""
-    experts = [p for p in await uow.topics.experts_for(asker.workspace_id, topic) if p.id != asker.id]
+    experts = [p for p in await uow.topics.experts_for(asker.workspace_id, topic)
+               if p.id != asker.id and not p.unreachable]
     if not experts:
         raise NotFound("error.no_expert_for_topic", topic=topic)
     counts = await uow.questions.open_counts([p.id for p in experts])
@@ -171,6 +172,23 @@ def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, q
     else:
         text = catalog.text(asker.locale, "ask.sent", expert=expert.display_name, id=question.id)
     return OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)
+
+
+async def mark_undeliverable(uow: UnitOfWork, clock: Clock, catalog: Catalog, question_id: int) -> None:
+    """The platform says the expert cannot be reached (blocked the bot): remember that, so routing
+    skips them, and tell the asker instead of leaving the question hanging."""
+    question = await uow.questions.get_for_update(question_id)
+    if question is None:
+        return
+    expert = await uow.people.get(question.expert_id) if question.expert_id else None
+    asker = await uow.people.get(question.asker_id)
+    if expert is not None:
+        expert.unreachable = True
+    if asker is not None:
+        name = expert.display_name if expert else catalog.text(asker.locale, "word.the_expert")
+        text = catalog.text(asker.locale, "ask.unreachable", expert=name, id=question.id)
+        await queue(uow, clock, OutgoingMessage(MessageKind.QUESTION_NOTICE, text, person_id=asker.id,
+                                                question_id=question.id), period=f"q{question.id}-unreachable")
 
 
 async def mark_delivered(uow: UnitOfWork, question_id: int, thread_ref: str | None, now: datetime) -> None:

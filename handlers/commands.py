@@ -6,6 +6,7 @@ One grammar for every platform:
     #onderwerp <vraag> [| ...]
     rol | rol <onderwerpen> | rol weg <onderwerpen>
     mijn-gegevens | vergeet-mij
+    team-nudge ... | erkenning ...   (see handlers.team_commands)
 English keywords work too (help, role, role remove, assessment:, doubt, urgent, my-data, forget-me).
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from handlers.asking import AskRequest
 from handlers.errors import InvalidInput
 from handlers.models import QuestionKind
+from handlers.team_commands import RECOGNITION, TEAM_NUDGE, TeamCommand, parse_recognition, parse_team_nudge
 from handlers.topics import split_topics
 
 
@@ -55,7 +57,7 @@ class ForgetMe:
     pass
 
 
-Command = Help | Ask | ListTopics | DeclareTopics | RemoveTopics | MyData | ForgetMe
+Command = Help | Ask | ListTopics | DeclareTopics | RemoveTopics | MyData | ForgetMe | TeamCommand
 
 _HELP = {"", "help", "hulp", "?", "-h", "--help"}
 _MY_DATA = {"mijn-gegevens", "mijn gegevens", "gegevens", "my-data", "my data", "privacy-export"}
@@ -69,7 +71,7 @@ _ASSESSMENT = re.compile(r"^(?:mijn\s+)?(?:inschatting|assessment|my\s+assessmen
 _TOPIC_OPTION = re.compile(r"^(?:onderwerp|topic)\s*:\s*(.*)$", re.I | re.S)
 _OPTION_SEPARATOR = re.compile(r"\|(?![^<>]*>)")  # a | inside Slack's <@U1|name> is not a separator
 # Slack escapes user mentions as <@U123> or <@U123|name>
-_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]*))?>$")
+_SLACK_MENTION = re.compile(r"^<@([^|>\s]+)(?:\|([^>\s]*))?>$")  # Teams ids look like 29:1abc
 
 
 def parse(text: str) -> Command:
@@ -84,6 +86,10 @@ def parse(text: str) -> Command:
     first, _, rest = stripped.partition(" ")
     if first.lower() in _ROLE:
         return _parse_role(rest.strip())
+    if first.lower() in TEAM_NUDGE:
+        return parse_team_nudge(rest)
+    if first.lower() in RECOGNITION:
+        return parse_recognition(rest)
     if not first.startswith(("@", "#", "<@")):
         raise InvalidInput("error.unknown_command", command=first[:40])
     return Ask(_parse_ask(stripped))

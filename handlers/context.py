@@ -13,6 +13,8 @@ from handlers.ports import Catalog, Clock, Presence, UnitOfWorkFactory
 class Policy:
     default_locale: str = "nl"
     default_time_zone: str = "Europe/Amsterdam"
+    min_group_size: int = 5  # team figures only for at least this many people (never below 5)
+    team_nudge_admins_only: bool = False  # only workspace admins may change a channel's weekly nudge
 
 
 async def _nothing() -> None:
@@ -47,3 +49,5 @@ class Actor:
     locale: str | None = None
     time_zone: str | None = None
     workspace_name: str | None = None
+    is_admin: bool = False  # a workspace admin or owner, as far as the platform says
+    channel: str | None = None  # the platform channel the command was given in, when it was one

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import answering, asking, people, personal_data, tagging, topics
+from handlers import answering, asking, people, personal_data, tagging, team_nudges, topics
 from handlers.actions import Action
 from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
 from handlers.context import Actor, Deps
@@ -16,6 +16,7 @@ from handlers.errors import HandlerError, InvalidInput
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind, Outcome, Tag
 from handlers.overview import Overview, my_overview
+from handlers.team_commands import Recognition, SetTeamNudge, ShowTeamNudge, SwitchTeamNudge
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,14 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
             return await personal_data.show_my_data(deps, actor)
         case ForgetMe():
             return await personal_data.ask_to_forget(deps, actor)
+        case ShowTeamNudge():
+            return await team_nudges.show(deps, actor)
+        case SetTeamNudge():
+            return await team_nudges.set_schedule(deps, actor, command)
+        case SwitchTeamNudge(enabled=enabled):
+            return await team_nudges.switch(deps, actor, enabled)
+        case Recognition(opt_out=opt_out):
+            return await team_nudges.recognition(deps, actor, opt_out)
     raise AssertionError(f"unhandled command {command!r}")
 
 

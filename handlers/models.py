@@ -70,6 +70,9 @@ class MessageKind(StrEnum):
     NUDGE_CONFIRMATION = "nudge_confirmation"
     NUDGE_CURT = "nudge_curt"
     TAG_NOTICE = "tag_notice"
+    WEEKLY_TEAM = "weekly_team"  # the weekly nudge in a team channel
+    WEEKLY_EXPERT = "weekly_expert"  # the weekly private summary for someone who answered questions
+    NUDGE_AUTONOMY = "nudge_autonomy"  # repeated confirmed doubt questions: trust your own judgement
 
 
 LOCALES = ("nl", "en")

@@ -28,6 +28,7 @@ async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonReco
     )
     person = await uow.people.by_external_id(workspace.id, actor.user_external_id)
     if person is not None:
+        person.unreachable = False  # they are talking to the bot, so it can reach them again
         if actor.locale and normalise_locale(actor.locale, person.locale) != person.locale:
             person.locale = normalise_locale(actor.locale, person.locale)
         return person
@@ -83,3 +84,19 @@ async def register(deps: Deps, actor: Actor) -> None:
     """Make sure a person the platform told us about (e.g. picked as expert) is known."""
     async with deps.uow() as uow:
         await ensure_person(uow, deps, actor)
+
+
+async def remember_conversation(deps: Deps, actor: Actor, *, kind: str, external_id: str, name: str,
+                                reference: dict) -> None:
+    """Store where the platform lets the bot write to this person ("person") or channel ("channel")
+    later on its own initiative; the reference is the platform's, opaque here."""
+    async with deps.uow() as uow:
+        if kind == "person":
+            person = await ensure_person(uow, deps, actor)
+            workspace_id = person.workspace_id
+        else:
+            workspace = await uow.workspaces.get_or_create(
+                actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id)
+            workspace_id = workspace.id
+        await uow.conversations.save(workspace_id=workspace_id, kind=kind, external_id=external_id, name=name,
+                                     reference=reference, now=deps.clock.now())

@@ -61,6 +61,10 @@ async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
         "replies": replies,
         "signals": signals,
         "messages_to_you": messages,
+        # The channel settings they were the last to change (the name goes when they are forgotten).
+        "team_nudge_settings_last_changed_by_you": [
+            {"channel": s.channel, "updated_at": _iso(s.updated_at)}
+            for s in await uow.team_schedules.changed_by_person(person.id)],
         "personal_chat_reference_stored": await uow.conversations.get(
             person.workspace_id, "person", person.external_id) is not None,
     }

@@ -193,6 +193,15 @@ class QuestionRepository(Protocol):
     async def recent_doubt_outcomes(self, asker_id: int, topic: str, limit: int) -> list[QuestionRecord]:
         """The asker's latest closed doubt-kind questions on a topic, newest first."""
 
+    async def asked_between(self, workspace_id: int, start: datetime, end: datetime) -> list[QuestionRecord]:
+        """Questions asked in the workspace with start <= asked_at < end, oldest first."""
+
+    async def answered_between(
+        self, start: datetime, end: datetime, workspace_id: int | None = None
+    ) -> list[QuestionRecord]:
+        """Questions first replied to with start <= first_reply_at < end (in every workspace without
+        ``workspace_id``), oldest first."""
+
     async def delete_asked_by(self, person_id: int) -> int:
         """Delete questions the person asked, with their replies and signals."""
 
@@ -235,6 +244,8 @@ class SignalRepository(Protocol):
 
     async def for_question(self, question_id: int) -> list[SignalRecord]: ...
 
+    async def for_questions(self, question_ids: Sequence[int]) -> list[SignalRecord]: ...
+
     async def about(self, person_id: int) -> list[SignalRecord]:
         """Signals whose subject or reporter is the person."""
 
@@ -274,6 +285,12 @@ class OutboxRepository(Protocol):
     async def count_for(self, person_id: int, kind: str) -> int:
         """How many messages of this kind were ever queued for the person (rotates texts)."""
 
+    async def count_for_channel(self, channel: str, kind: str) -> int:
+        """How many messages of this kind were ever queued for the channel (rotates texts)."""
+
+    async def exists(self, dedupe_key: str) -> bool:
+        """Whether a message with this key was queued already, whatever became of it."""
+
     async def for_person(self, person_id: int) -> list[OutboxRecord]: ...
 
     async def delete_for_person(self, person_id: int) -> int: ...
@@ -302,7 +319,47 @@ class ConversationRepository(Protocol):
 
     async def channels(self, workspace_id: int) -> list[ConversationRecord]: ...
 
+    async def find_channel(self, external_id: str) -> ConversationRecord | None: ...
+
     async def delete_person(self, workspace_id: int, external_id: str) -> int: ...
+
+
+class TeamScheduleRecord(Protocol):
+    id: int
+    workspace_id: int
+    channel: str  # "<platform>:<channel id>", e.g. "slack:C123"
+    weekday: int  # 0 = Monday
+    hour: int
+    minute: int
+    time_zone: str  # IANA name; the send time is local time there, daylight saving included
+    language: str  # "nl" or "en"
+    enabled: bool
+    changed_by: int | None  # person id; None after they asked to be forgotten
+    created_at: datetime
+    updated_at: datetime  # sends due before this moment do not count (a new setting starts afresh)
+
+
+class TeamScheduleRepository(Protocol):
+    async def for_channel(self, channel: str) -> TeamScheduleRecord | None: ...
+
+    async def save(
+        self,
+        *,
+        workspace_id: int,
+        channel: str,
+        weekday: int,
+        hour: int,
+        minute: int,
+        time_zone: str,
+        language: str,
+        changed_by: int,
+        now: datetime,
+    ) -> TeamScheduleRecord:
+        """Insert or replace the channel's schedule; it is enabled afterwards."""
+
+    async def enabled(self) -> list[TeamScheduleRecord]: ...
+
+    async def changed_by_person(self, person_id: int) -> list[TeamScheduleRecord]: ...
 
 
 class UnitOfWork(Protocol):
@@ -317,6 +374,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     events: ProcessedEventRepository
     conversations: ConversationRepository
+    team_schedules: TeamScheduleRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

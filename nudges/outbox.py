@@ -10,11 +10,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from handlers.asking import mark_delivered
+from handlers.asking import mark_delivered, mark_undeliverable
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWorkFactory
+from handlers.ports import Catalog, Clock, Messenger, OutboxRecord, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class OutboxDispatcher:
-    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 100) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 100,
+                 catalog: Catalog | None = None, lease: timedelta = LEASE) -> None:
+        self._lease = lease
+        self._catalog = catalog  # to tell an asker when their expert cannot be reached
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
@@ -49,7 +52,7 @@ class OutboxDispatcher:
         # platform never holds a database lock, and a crash mid-send only delays the row.
         now = self._clock.now()
         async with self._uow() as uow:
-            rows = await uow.outbox.claim_due(now, 1, lease_until=now + LEASE)
+            rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
         if not rows:
             return False
         row = rows[0]
@@ -59,6 +62,8 @@ class OutboxDispatcher:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
             async with self._uow() as uow:
                 await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], self._clock.now(), None)
+                if row.kind == MessageKind.QUESTION and row.question_id is not None and self._catalog is not None:
+                    await mark_undeliverable(uow, self._clock, self._catalog, row.question_id)
         except Exception as error:  # rate limits, 5xx, timeouts, and bugs: never lose the row
             await self._retry_later(row, error)
         else:

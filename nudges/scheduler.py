@@ -14,14 +14,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from nudges.inflight import InFlight
 from nudges.outbox import OutboxDispatcher
+from nudges.planner import WeeklyPlanner
 
 log = logging.getLogger(__name__)
 
 
 class DeliveryScheduler:
-    def __init__(self, dispatcher: OutboxDispatcher, tick_seconds: float) -> None:
+    def __init__(self, dispatcher: OutboxDispatcher, tick_seconds: float, *, planner: WeeklyPlanner | None = None,
+                 plan_seconds: float = 60.0) -> None:
         self._dispatcher = dispatcher
         self._tick_seconds = tick_seconds
+        self._planner = planner  # queues the weekly messages; a second job, next to the outbox tick
+        self._plan_seconds = plan_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._kicks: set[asyncio.Task[None]] = set()
         self._ticks = InFlight()  # stop() lets a running drain finish before the database closes
@@ -34,6 +38,9 @@ class DeliveryScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(self.tick, "interval", seconds=self._tick_seconds, id="outbox-tick",
                                 max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        if self._planner is not None:
+            self._scheduler.add_job(self.plan, "interval", seconds=self._plan_seconds, id="weekly-plan",
+                                    max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         self._scheduler.start()
         log.info("delivery scheduler started, tick every %ss", self._tick_seconds)
 
@@ -45,6 +52,19 @@ class DeliveryScheduler:
             await self._dispatcher.dispatch_due()
         except Exception:  # a database that went away: log, and the next tick tries again
             log.exception("outbox tick failed")
+
+    async def plan(self) -> None:
+        await self._ticks.track(self._plan)()
+
+    async def _plan(self) -> None:
+        assert self._planner is not None
+        try:
+            queued = await self._planner.plan_due()
+        except Exception:
+            log.exception("weekly planning failed")
+            return
+        if queued:
+            await self.kick()  # send at once rather than at the next outbox tick, without holding up planning
 
     async def kick(self) -> None:
         """Start a drain now, without making the caller (a request handler) wait for the sends."""

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy import text as sql_text  # plain `text` is a column name below
 from sqlalchemy.ext.mutable import MutableDict, MutableList
@@ -247,4 +248,24 @@ class ConversationRef(Base):
     external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID))  # user id or channel conversation id
     name: Mapped[str] = mapped_column(String(NAME), default="")
     reference: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class TeamSchedule(Base):
+    """A team channel's weekly nudge: weekday and local time in an IANA time zone, and a language.
+    What was sent lives in the outbox (key: channel, kind, ISO week), not here."""
+
+    __tablename__ = "team_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(EXTERNAL_ID), unique=True)  # "<platform>:<channel id>"
+    weekday: Mapped[int]  # 0 = Monday
+    hour: Mapped[int]
+    minute: Mapped[int]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

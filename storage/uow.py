@@ -19,6 +19,7 @@ from storage.repositories import (
     SqlWorkspaceRepository,
 )
 from storage.repositories.conversations import SqlConversationRepository
+from storage.repositories.schedules import SqlTeamScheduleRepository
 
 
 class SqlUnitOfWork:
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     events: SqlProcessedEventRepository
     conversations: SqlConversationRepository
+    team_schedules: SqlTeamScheduleRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.events = SqlProcessedEventRepository(session)
         self.conversations = SqlConversationRepository(session)
+        self.team_schedules = SqlTeamScheduleRepository(session)
         return self
 
     async def __aexit__(

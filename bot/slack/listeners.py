@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -86,6 +87,7 @@ class SlackListeners:
         if not text.strip():
             return
         actor = await self.directory.actor(command["team_id"], command["user_id"], command.get("user_name"))
+        actor = replace(actor, channel=team_channel(command))
         expert_id = _mentioned_expert(text)
         if expert_id:  # a colleague named as <@U123> may not have used the bot yet
             await self._register(command["team_id"], expert_id)
@@ -159,6 +161,15 @@ class SlackListeners:
             else:
                 await respond(text=reply.text, blocks=message_blocks(reply), response_type="ephemeral",
                               replace_original=False)
+
+
+def team_channel(command: dict[str, Any]) -> str | None:
+    """The channel a slash command was typed in, unless it is a direct or group message: those are
+    not team channels (their ids start with D; group DMs are named mpdm-...)."""
+    channel, name = command.get("channel_id") or "", command.get("channel_name") or ""
+    if not channel or channel.startswith("D") or name == "directmessage" or name.startswith("mpdm-"):
+        return None
+    return channel
 
 
 def _mentioned_expert(text: str) -> str | None:

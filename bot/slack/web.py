@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -83,7 +84,8 @@ class SlackDirectory:
             profile = user.get("profile", {})
             actor = Actor("slack", team_id, user_id, handle=user.get("name") or fallback_name,
                           display_name=profile.get("display_name") or user.get("real_name") or user.get("name"),
-                          locale=user.get("locale"), time_zone=user.get("tz"))
+                          locale=user.get("locale"), time_zone=user.get("tz"),
+                          is_admin=bool(user.get("is_admin") or user.get("is_owner")))
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             # Still act for them; name and language fall back to what we know.
             log.warning("users.info failed for %s: %s", user_id, getattr(error, "response", error))
@@ -115,6 +117,26 @@ class SlackPresence:
         return None
 
 
+class ChannelPacer:
+    """Slack allows about one message per second per channel: space posts to one channel out.
+    Per process; the outbox sends one weekly message per channel, so replicas do not collide."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._interval = interval
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, channel: str) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if len(self._next) > 1000:  # forget channels whose slot has long passed
+                self._next = {c: t for c, t in self._next.items() if t > now}
+            slot = max(now, self._next.get(channel, 0.0))
+            self._next[channel] = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class SlackMessenger:
     """Questions go to a group DM of asker and expert (or the expert's DM when that fails); every
     other message to a person goes to their DM with the bot, so nobody else sees it."""
@@ -122,9 +144,12 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory) -> None:
         self._client = client
         self._uow = uow
+        self._pacer = ChannelPacer()
 
     async def send(self, message: OutgoingMessage) -> str | None:
         try:
+            if message.channel is not None:
+                return await self._send_to_channel(message)
             if message.kind == MessageKind.QUESTION:
                 return await self._send_question(message)
             if message.kind == MessageKind.ANSWER_RELAY and _asker_sees_thread(message.thread_ref):
@@ -138,6 +163,16 @@ class SlackMessenger:
             return f"{channel}:{response['ts']}"
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             raise as_send_error(error) from error
+
+    async def _send_to_channel(self, message: OutgoingMessage) -> str:
+        """A team channel, stored as "slack:<channel id>"; the bot must be a member to post there."""
+        platform, _, channel = (message.channel or "").partition(":")
+        if platform != "slack" or not channel:
+            raise RecipientUnreachable(f"not a Slack channel: {message.channel!r}")
+        await self._pacer.wait(channel)
+        response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
+                                                       blocks=message_blocks(message))
+        return f"{channel}:{response['ts']}"
 
     async def _send_question(self, message: OutgoingMessage) -> str:
         expert = await self._user_id(message.person_id)

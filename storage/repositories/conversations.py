@@ -30,6 +30,12 @@ class SqlConversationRepository:
             row.reference, row.name, row.updated_at = reference, name[:255] or row.name, now
         await self._session.flush()
 
+    async def find_channel(self, external_id: str) -> ConversationRef | None:
+        """Teams channel conversation ids are globally unique, so no workspace is needed."""
+        stmt = select(ConversationRef).where(ConversationRef.kind == "channel",
+                                             ConversationRef.external_id == external_id)
+        return await self._session.scalar(stmt.limit(1))
+
     async def channels(self, workspace_id: int) -> list[ConversationRef]:
         stmt = (select(ConversationRef)
                 .where(ConversationRef.workspace_id == workspace_id, ConversationRef.kind == "channel")

@@ -95,6 +95,18 @@ class SqlOutboxRepository:
         )
         return (await self._session.scalar(stmt)) or 0
 
+    async def count_for_channel(self, channel: str, kind: str) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.kind == kind)
+        )
+        return (await self._session.scalar(stmt)) or 0
+
+    async def exists(self, dedupe_key: str) -> bool:
+        stmt = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        return (await self._session.scalar(stmt)) is not None
+
     async def for_person(self, person_id: int) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)

@@ -111,6 +111,22 @@ class SqlQuestionRepository:
         )
         return list(await self._session.scalars(stmt))
 
+    async def asked_between(self, workspace_id: int, start: datetime, end: datetime) -> list[Question]:
+        stmt = (
+            select(Question)
+            .where(Question.workspace_id == workspace_id, Question.asked_at >= start, Question.asked_at < end)
+            .order_by(Question.asked_at, Question.id)
+        )
+        return list(await self._session.scalars(stmt))
+
+    async def answered_between(
+        self, start: datetime, end: datetime, workspace_id: int | None = None
+    ) -> list[Question]:
+        stmt = select(Question).where(Question.first_reply_at >= start, Question.first_reply_at < end)
+        if workspace_id is not None:
+            stmt = stmt.where(Question.workspace_id == workspace_id)
+        return list(await self._session.scalars(stmt.order_by(Question.first_reply_at, Question.id)))
+
     async def delete_asked_by(self, person_id: int) -> int:
         # Replies, signals and outbox rows of these questions go by ON DELETE CASCADE.
         return affected(await self._session.execute(delete(Question).where(Question.asker_id == person_id)))
@@ -190,6 +206,16 @@ class SqlSignalRepository:
 
     async def for_question(self, question_id: int) -> list[Signal]:
         stmt = select(Signal).where(Signal.question_id == question_id).order_by(Signal.created_at, Signal.id)
+        return list(await self._session.scalars(stmt))
+
+    async def for_questions(self, question_ids: Sequence[int]) -> list[Signal]:
+        if not question_ids:
+            return []
+        stmt = (
+            select(Signal)
+            .where(Signal.question_id.in_(list(question_ids)))
+            .order_by(Signal.created_at, Signal.id)
+        )
         return list(await self._session.scalars(stmt))
 
     async def about(self, person_id: int) -> list[Signal]:

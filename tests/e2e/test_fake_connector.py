@@ -193,6 +193,7 @@ async def test_throttled_send_raises_without_retry(fake, adapter, bot_url, sessi
     assert isinstance(error, ErrorResponseException)
     assert error.response.status_code == 429 and error.response.headers["Retry-After"] == "3"
     assert error.error.error.code == "TooManyRequests"
+    assert str(error) == "(TooManyRequests) Too many requests. Please retry after some time."
     [attempt] = fake.sent()  # botbuilder did not retry
     assert attempt.status == 429 and fake.delivered() == []
 
@@ -226,6 +227,9 @@ async def test_blocked_conversation_answers_403_message_writes_blocked(fake, ada
     assert [s.status for s in fake.sent()] == [403, 403]
     error = adapter.errors[0]
     assert isinstance(error, ErrorResponseException) and error.response.status_code == 403
+    # Teams' 403 body is not an ErrorResponse: `error.error.error` is None, the fields land in additional_properties.
+    assert str(error) == "Operation returned an invalid status code 'Forbidden'" and error.error.error is None
+    assert error.error.additional_properties["errorCode"] == 209
     body = error.response.json()
     assert body["errorCode"] == 209 and json.loads(body["message"])["subCode"] == "MessageWritesBlocked"
 

@@ -13,6 +13,7 @@ import pytest
 from handlers import ports
 from storage import repositories as repos
 from storage import tables
+from storage.repositories.schedules import SqlTeamScheduleRepository
 from storage.uow import SqlUnitOfWork
 
 IMPLEMENTATIONS = [
@@ -24,6 +25,7 @@ IMPLEMENTATIONS = [
     (ports.SignalRepository, repos.SqlSignalRepository),
     (ports.OutboxRepository, repos.SqlOutboxRepository),
     (ports.ProcessedEventRepository, repos.SqlProcessedEventRepository),
+    (ports.TeamScheduleRepository, SqlTeamScheduleRepository),
     (ports.UnitOfWork, SqlUnitOfWork),
 ]
 
@@ -35,6 +37,7 @@ RECORDS = [
     (ports.ReplyRecord, tables.Reply),
     (ports.SignalRecord, tables.Signal),
     (ports.OutboxRecord, tables.OutboxMessage),
+    (ports.TeamScheduleRecord, tables.TeamSchedule),
 ]
 
 

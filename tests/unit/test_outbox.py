@@ -38,6 +38,15 @@ async def test_unreachable_recipient_is_not_retried(world):
     assert await world.drain() == []
     assert world.rows("SELECT status FROM outbox WHERE kind='question'") == [("failed",)]
     assert world.rows("SELECT delivered_at FROM questions") == [(None,)]
+    # The asker hears it, and routing by topic skips the unreachable expert until they return.
+    notices = [m for m in world.messenger.sent if m.person_id == world.people["sanne"].id]
+    assert any("niet bereikbaar" in m.text for m in notices)
+    assert world.rows("SELECT unreachable FROM people WHERE handle='anna'") == [(1,)]
+    await world.say("sanne", "#contracten Wie weet dit?")
+    assert world.rows("SELECT p.handle FROM questions q JOIN people p ON p.id = q.expert_id "
+                      "ORDER BY q.id DESC LIMIT 1") == [("lotte",)]
+    await world.say("anna", "rol")  # anna talks to the bot again
+    assert world.rows("SELECT unreachable FROM people WHERE handle='anna'") == [(0,)]
 
 
 async def test_unexpected_send_error_keeps_the_row_for_later(world):

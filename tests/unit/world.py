@@ -65,7 +65,7 @@ class World:
     def __post_init__(self) -> None:
         self.presence = FakePresence(self.clock)
         self.deps = Deps(uow=self.uow, clock=self.clock, presence=self.presence, catalog=CATALOG)
-        self.dispatcher = OutboxDispatcher(self.uow, self.messenger, self.clock)
+        self.dispatcher = OutboxDispatcher(self.uow, self.messenger, self.clock, catalog=CATALOG)
 
     def actor(self, handle: str, locale: str | None = None) -> Actor:
         return Actor("slack", "T1", f"U-{handle}", handle=handle, display_name=handle.title(), locale=locale,

@@ -1,0 +1,77 @@
+"""Adaptive Cards for platform-neutral messages, the ask form and the expert's answer field.
+
+Buttons are Action.Submit: in Teams they come back as a message activity whose ``value`` is the
+button's data (FACTS T4), which the bot maps back onto the same actions Slack uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.messages import OutgoingMessage
+from handlers.models import MessageKind
+from handlers.ports import Catalog
+
+CARD = "application/vnd.microsoft.card.adaptive"
+ACTION_KEY = "vraagbot_action"
+ASK_FORM = "ask_form"
+ANSWER = "answer"
+
+
+def _text(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                            "version": "1.4", "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CARD, "content": card}
+
+
+def _submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "Action.Submit", "title": title[:80], "data": data}
+    if style in ("primary", "danger"):
+        action["style"] = "positive" if style == "primary" else "destructive"
+    return action
+
+
+def message_card(message: OutgoingMessage, catalog: Catalog, locale: str) -> dict[str, Any]:
+    """The message's text, its buttons, and for a question the expert's answer field."""
+    lines = message.text.splitlines() or [""]
+    body = [_text(lines[0], weight="Bolder" if message.kind == MessageKind.QUESTION else "Default")]
+    body += [_text(line) for line in lines[1:] if line.strip()]
+    actions = [_submit(b.label, {ACTION_KEY: b.action, "value": b.value}, b.style) for b in message.buttons]
+    if message.kind == MessageKind.QUESTION and message.question_id is not None:
+        body.append({"type": "Input.Text", "id": "answer", "isMultiline": True, "maxLength": 4000,
+                     "placeholder": catalog.text(locale, "teams.answer_placeholder")})
+        actions.append(_submit(catalog.text(locale, "teams.send_answer"),
+                               {ACTION_KEY: ANSWER, "value": str(message.question_id)}, "primary"))
+    return _card(body, actions)
+
+
+def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
+    t = lambda key: catalog.text(locale, key)  # noqa: E731 - keeps the card readable
+    return _card(
+        [
+            _text(t("modal.title"), weight="Bolder", size="Medium"),
+            {"type": "Input.Text", "id": "expert", "label": t("modal.expert"), "placeholder": "@naam"},
+            {"type": "Input.Text", "id": "topic", "label": t("modal.topic"), "placeholder": t("modal.topic_hint"),
+             "maxLength": 60},
+            {"type": "Input.Text", "id": "question", "label": t("modal.question"), "isMultiline": True,
+             "isRequired": True, "maxLength": 4000},
+            {"type": "Input.Text", "id": "assessment", "label": t("modal.assessment"), "isMultiline": True,
+             "placeholder": t("modal.assessment_hint"), "maxLength": 1000},
+            {"type": "Input.ChoiceSet", "id": "kind", "label": t("modal.kind"), "style": "expanded", "choices": [
+                {"title": t("modal.kind_doubt"), "value": "doubt"},
+                {"title": t("modal.kind_complex"), "value": "complex"}]},
+            {"type": "Input.Toggle", "id": "urgent", "title": t("modal.urgent_option"), "valueOn": "true",
+             "valueOff": "false"},
+        ],
+        [_submit(t("modal.submit"), {ACTION_KEY: ASK_FORM}, "primary")],
+    )

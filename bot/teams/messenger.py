@@ -1,0 +1,173 @@
+"""Proactive sends to Teams from stored conversation references, with Teams' throttling rules:
+paced per conversation, 429/412/502/504 retried with backoff (honouring Retry-After), 403
+(blocked the bot) reported as unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ConversationReference
+from msrest.exceptions import HttpOperationError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+from bot.teams.activities import activities_for
+from handlers.errors import RecipientUnreachable, TransientSendError
+from handlers.messages import OutgoingMessage
+from handlers.ports import Catalog, PersonRecord, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {412, 429, 502, 504}  # what Microsoft's rate-limit guide says to retry
+SENDS_PER_SECOND = 7  # per bot per conversation (FACTS T5)
+
+
+class TeamsSendError(TransientSendError):
+    def __init__(self, status: int | None, retry_after: float | None) -> None:
+        super().__init__(f"teams send failed (HTTP {status})", retry_after=retry_after)
+        self.status = status
+
+
+def send_error(error: Exception) -> Exception:
+    """Bot Connector failures: 403 means blocked (give up), the rest may pass (try later)."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if status == 403:
+        return RecipientUnreachable("teams: the bot is blocked or removed (403)")
+    value = response.headers.get("Retry-After") if response is not None and response.headers else None
+    retry_after = float(value) if value and value.replace(".", "", 1).isdigit() else None
+    return TeamsSendError(status, retry_after)
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, TeamsSendError) and error.status in RETRY_STATUSES
+
+
+def _wait(state: Any) -> float:
+    """Retry-After when Teams gives one, else 1 s, 2 s (the outbox takes over after that)."""
+    error = state.outcome.exception()
+    hinted = getattr(error, "retry_after", None)
+    return min(float(hinted), 20.0) if hinted is not None else float(2 ** (state.attempt_number - 1))
+
+
+class Pacer:
+    """At most SENDS_PER_SECOND sends per conversation, without blocking other conversations."""
+
+    def __init__(self, per_second: int = SENDS_PER_SECOND) -> None:
+        self._interval = 1.0 / per_second
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, conversation_id: str) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(conversation_id, now))
+            self._next[conversation_id] = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class TeamsMessenger:
+    def __init__(self, adapter: CloudAdapter, app_id: str, uow: UnitOfWorkFactory, catalog: Catalog,
+                 attempts: int = 3) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._uow = uow
+        self._catalog = catalog
+        self._attempts = attempts
+        self._pacer = Pacer()
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        reference, locale = await self._target(message)
+        activities = activities_for(message, self._catalog, locale)
+        sent_ids: list[str] = []
+        for activity in activities:
+            async for attempt in AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
+                                               stop=stop_after_attempt(self._attempts), reraise=True):
+                with attempt:
+                    sent_ids.append(await self._send_one(reference, activity))
+        return sent_ids[0] if sent_ids else None
+
+    async def _send_one(self, reference: ConversationReference, activity: Activity) -> str:
+        await self._pacer.wait(reference.conversation.id)
+        sent: list[str] = []
+        failed: list[Exception] = []
+
+        async def deliver(turn_context: TurnContext) -> None:
+            # The adapter hands errors inside a turn to on_turn_error and swallows them; keep them.
+            try:
+                response = await turn_context.send_activity(activity)
+            except Exception as error:
+                failed.append(error)
+            else:
+                sent.append(response.id if response else "")
+
+        try:
+            await self._adapter.continue_conversation(reference, deliver, self._app_id)
+            if failed:
+                raise failed[0]
+        except HttpOperationError as error:
+            raise send_error(error) from error
+        except (OSError, TimeoutError) as error:  # connector unreachable: the outbox tries again later
+            raise TransientSendError(f"teams connector unreachable: {error}") from error
+        return sent[0] if sent else ""
+
+    async def _target(self, message: OutgoingMessage) -> tuple[ConversationReference, str]:
+        async with self._uow() as uow:
+            if message.channel is not None:
+                stored = await uow.conversations.find_channel(message.channel.removeprefix("teams:"))
+                if stored is None:
+                    raise RecipientUnreachable(f"no stored Teams channel {message.channel}")
+                return ConversationReference().deserialize(stored.reference), "nl"
+            person = await uow.people.get(message.person_id) if message.person_id is not None else None
+            if person is None:
+                raise RecipientUnreachable(f"person {message.person_id} no longer exists")
+            stored = await uow.conversations.get(person.workspace_id, "person", person.external_id)
+            if stored is not None:
+                return ConversationReference().deserialize(stored.reference), person.locale
+            known = await uow.conversations.channels(person.workspace_id) or []
+            template = known[0].reference if known else await self._any_reference(uow, person)
+            workspace = await uow.workspaces.get(person.workspace_id)
+        if template is None or workspace is None:
+            raise RecipientUnreachable("no Teams conversation known in this tenant to start one from")
+        reference = ConversationReference().deserialize(template)
+        return await self._create_personal_chat(person, workspace.external_id, reference), person.locale
+
+    async def _any_reference(self, uow: Any, person: PersonRecord) -> dict[str, Any] | None:
+        """Any stored reference in the same tenant, for its service URL and bot account."""
+        asked = await uow.questions.answered_by(person.id)
+        for question in asked:
+            asker = await uow.people.get(question.asker_id)
+            if asker is not None:
+                stored = await uow.conversations.get(asker.workspace_id, "person", asker.external_id)
+                if stored is not None:
+                    return stored.reference
+        return None
+
+    async def _create_personal_chat(self, person: PersonRecord, tenant_id: str, template: ConversationReference
+                                    ) -> ConversationReference:
+        """The expert never talked to the bot: open their personal chat for the tenant (FACTS T3)."""
+        created: list[ConversationReference] = []
+
+        async def remember(turn_context: TurnContext) -> None:
+            created.append(TurnContext.get_conversation_reference(turn_context.activity))
+
+        parameters = ConversationParameters(is_group=False, bot=template.bot,
+                                            members=[ChannelAccount(id=person.external_id)], tenant_id=tenant_id,
+                                            channel_data={"tenant": {"id": tenant_id}})
+        try:
+            await self._adapter.create_conversation(self._app_id, remember, parameters, template.channel_id,
+                                                    template.service_url, None)
+        except HttpOperationError as error:
+            raise send_error(error) from error
+        reference = created[0]
+        async with self._uow() as uow:
+            await uow.conversations.save(workspace_id=person.workspace_id, kind="person",
+                                         external_id=person.external_id, name=person.display_name,
+                                         reference=reference.serialize(), now=datetime.now(UTC))
+        return reference

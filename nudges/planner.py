@@ -1,0 +1,163 @@
+"""Decides which weekly messages are due and queues each one once in the outbox.
+
+Every replica runs this on every planning tick. Exactly once comes from the outbox's unique key
+(recipient, kind, ISO week): whoever inserts first wins, later inserts are no-ops, and the outbox
+delivery (row locks, leases) sends each row once. Nothing about "what was sent" is kept in memory,
+so restarts and extra replicas change nothing.
+
+The grace window is decided here, when queueing: a send moment longer ago than ``grace`` (the bot
+was down) is recorded as a skipped outbox row with a log line, so it is neither sent late nor
+reconsidered on every tick. A row queued in time is sent even if delivery itself is then delayed
+(a platform outage): the outbox's lease moves ``due_at``, so it cannot carry this decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handlers.context import Policy
+from handlers.messages import OutgoingMessage
+from handlers.models import MessageKind
+from handlers.ports import Catalog, Clock, PersonRecord, QuestionRecord, UnitOfWork, UnitOfWorkFactory
+from handlers.queueing import dedupe_key
+from handlers.schedule_time import WeeklyTime, latest_occurrence, week_period
+from handlers.team_nudges import next_send, team_key, weekly_time
+from nudges.weekly import WEEK, compose_expert, compose_team, gather_team_week
+
+log = logging.getLogger(__name__)
+
+# Each expert's own summary: Friday 15:00 in their own time zone, about the seven days before.
+EXPERT_SUMMARY = (4, 15, 0)
+
+
+class WeeklyPlanner:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog, policy: Policy, *,
+                 grace: timedelta) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalog = catalog
+        self._policy = policy
+        self._grace = grace
+
+    async def plan_due(self) -> int:
+        """Queue every weekly message that is due now; returns how many were queued to send."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            channels = [s.channel for s in await uow.team_schedules.enabled()]
+        queued = 0
+        for channel in channels:
+            try:
+                queued += await self._plan_team(channel, now)
+            except Exception:  # one broken channel must not keep the others from their nudge
+                log.exception("weekly nudge for %s could not be planned", channel)
+        try:
+            queued += await self._plan_experts(now)
+        except Exception:
+            log.exception("weekly expert summaries could not be planned")
+        return queued
+
+    async def _plan_team(self, channel: str, now: datetime) -> int:
+        async with self._uow() as uow:
+            schedule = await uow.team_schedules.for_channel(channel)
+            if schedule is None or not schedule.enabled:
+                return 0
+            due = latest_occurrence(weekly_time(schedule), now)
+            if due < schedule.updated_at:  # a new or changed setting starts with its next send moment
+                return 0
+            period = week_period(due, schedule.time_zone)
+            key = team_key(channel, period)
+            if await uow.outbox.exists(key):
+                return 0
+            if now - due > self._grace:
+                await self._skip(uow, key, OutgoingMessage(MessageKind.WEEKLY_TEAM, "", channel=channel,
+                                                           private=False), period, due, now)
+                return 0
+            seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
+            week = await gather_team_week(uow, schedule.workspace_id, due)
+            text = compose_team(self._catalog, schedule.language, seed, week, self._policy.min_group_size)
+            message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=channel, private=False)
+            row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
+        if row is not None:
+            log.info("weekly nudge for %s (%s) queued", channel, period)
+        return int(row is not None)
+
+    async def _plan_experts(self, now: datetime) -> int:
+        async with self._uow() as uow:
+            # Any expert's last summary window lies within the last two weeks.
+            recent = await uow.questions.answered_between(now - 2 * WEEK - timedelta(days=1), now)
+            by_expert: dict[int, list[QuestionRecord]] = defaultdict(list)
+            for question in recent:
+                if question.expert_id is not None:
+                    by_expert[question.expert_id].append(question)
+            queued = 0
+            for expert_id, answered in sorted(by_expert.items()):
+                person = await uow.people.get(expert_id)
+                if person is not None and not person.unreachable:
+                    queued += await self._plan_expert(uow, person, answered, now)
+        return queued
+
+    async def _plan_expert(self, uow: UnitOfWork, person: PersonRecord, answered: list[QuestionRecord],
+                           now: datetime) -> int:
+        zone = _zone(person.time_zone, self._policy.default_time_zone)
+        due = latest_occurrence(WeeklyTime(*EXPERT_SUMMARY, zone), now)
+        week = [q for q in answered if q.first_reply_at is not None and due - WEEK <= q.first_reply_at < due]
+        if not week:
+            return 0
+        period = week_period(due, zone)
+        empty = OutgoingMessage(MessageKind.WEEKLY_EXPERT, "", person_id=person.id)
+        key = dedupe_key(empty, period)
+        if await uow.outbox.exists(key):
+            return 0
+        if now - due > self._grace:
+            await self._skip(uow, key, empty, period, due, now)
+            return 0
+        seed = await uow.outbox.count_for(person.id, MessageKind.WEEKLY_EXPERT)
+        text = compose_expert(self._catalog, person.locale, seed, week)
+        message = OutgoingMessage(MessageKind.WEEKLY_EXPERT, text, person_id=person.id)
+        row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
+        return int(row is not None)
+
+    async def _skip(self, uow: UnitOfWork, key: str, message: OutgoingMessage, period: str, due: datetime,
+                    now: datetime) -> None:
+        row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
+        if row is not None:  # another replica may have queued it in time meanwhile
+            reason = f"due at {due.isoformat()}, more than {self._grace} before the bot got to it"
+            await uow.outbox.mark_skipped(row.id, reason)
+            log.warning("%s skipped (grace window passed): %s", key, reason)
+
+
+def _zone(name: str, default: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+    return name
+
+
+@dataclass(frozen=True)
+class Preview:
+    channel: str
+    enabled: bool
+    language: str
+    time_zone: str
+    send_at: datetime  # UTC
+    text: str
+
+
+async def preview(uow_factory: UnitOfWorkFactory, clock: Clock, catalog: Catalog, policy: Policy,
+                  channel: str) -> Preview | None:
+    """What the channel's next weekly message would say if it were sent with today's figures
+    (the week before the next send moment, as far as it has happened). None without a setting."""
+    async with uow_factory() as uow:
+        schedule = await uow.team_schedules.for_channel(channel)
+        if schedule is None:
+            return None
+        send_at = await next_send(uow, schedule, clock.now())
+        seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
+        week = await gather_team_week(uow, schedule.workspace_id, send_at)
+    text = compose_team(catalog, schedule.language, seed, week, policy.min_group_size)
+    return Preview(channel, schedule.enabled, schedule.language, schedule.time_zone, send_at, text)

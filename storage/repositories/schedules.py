@@ -1,0 +1,58 @@
+"""Weekly team nudge schedules, one per channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories._sql import insert_ignoring_duplicates
+from storage.tables import TeamSchedule
+
+
+class SqlTeamScheduleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def for_channel(self, channel: str) -> TeamSchedule | None:
+        stmt = select(TeamSchedule).where(TeamSchedule.channel == channel).execution_options(populate_existing=True)
+        return await self._session.scalar(stmt)
+
+    async def save(
+        self,
+        *,
+        workspace_id: int,
+        channel: str,
+        weekday: int,
+        hour: int,
+        minute: int,
+        time_zone: str,
+        language: str,
+        changed_by: int,
+        now: datetime,
+    ) -> TeamSchedule:
+        # Two people setting one channel at the same moment: insert-or-ignore, then the last write wins.
+        await self._session.execute(
+            insert_ignoring_duplicates(self._session, TeamSchedule)
+            .values(workspace_id=workspace_id, channel=channel, weekday=weekday, hour=hour, minute=minute,
+                    time_zone=time_zone, language=language, enabled=True, changed_by=changed_by, created_at=now,
+                    updated_at=now)
+            .on_conflict_do_nothing(index_elements=["channel"])
+        )
+        row = await self.for_channel(channel)
+        if row is None:
+            raise RuntimeError(f"schedule for {channel} vanished right after insert")
+        row.workspace_id, row.weekday, row.hour, row.minute = workspace_id, weekday, hour, minute
+        row.time_zone, row.language, row.enabled = time_zone, language, True
+        row.changed_by, row.updated_at = changed_by, now
+        await self._session.flush()
+        return row
+
+    async def enabled(self) -> list[TeamSchedule]:
+        stmt = select(TeamSchedule).where(TeamSchedule.enabled.is_(True)).order_by(TeamSchedule.id)
+        return list(await self._session.scalars(stmt))
+
+    async def changed_by_person(self, person_id: int) -> list[TeamSchedule]:
+        stmt = select(TeamSchedule).where(TeamSchedule.changed_by == person_id).order_by(TeamSchedule.id)
+        return list(await self._session.scalars(stmt))

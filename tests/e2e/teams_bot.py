@@ -1,0 +1,83 @@
+"""The real vraagbot web app with its Teams side, wired to a FakeConnector (serviceUrl)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import create_app
+from bot.runtime import build_runtime
+from bot.settings import load_settings
+from tests.e2e import teams_activities as ta
+from tests.e2e.fake_connector import FakeConnector
+
+USERS = {"sanne": "29:sanne", "anna": "29:anna", "lotte": "29:lotte"}
+NAMES = {"sanne": "Sanne Jansen", "anna": "Anna de Vries", "lotte": "Lotte Bakker"}
+
+
+@dataclass
+class TeamsBot:
+    url: str
+    fake: FakeConnector
+    db_path: str
+    session: aiohttp.ClientSession
+
+    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, str]:
+        return await ta.post_activity(self.session, f"{self.url}/api/messages", activity, headers=headers)
+
+    async def say(self, who: str, text: str, **kwargs: Any) -> tuple[int, str]:
+        return await self.post(ta.personal_message(text, user_id=USERS[who], user_name=NAMES[who],
+                                                   service_url=self.fake.service_url, **kwargs))
+
+    async def submit(self, who: str, value: dict[str, Any]) -> tuple[int, str]:
+        return await self.post(ta.personal_message("", user_id=USERS[who], user_name=NAMES[who],
+                                                   service_url=self.fake.service_url, value=value))
+
+    def chat(self, who: str) -> str:
+        return ta.personal_conversation_id(USERS[who])
+
+    def texts(self, conversation_id: str) -> list[str]:
+        return [FakeConnector.all_text(s.body) for s in self.fake.delivered(conversation_id)]
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        with sqlite3.connect(self.db_path) as connection:
+            return connection.execute(sql, args).fetchall()
+
+
+@asynccontextmanager
+async def serving(settings: Any) -> AsyncIterator[str]:
+    runner = web.AppRunner(create_app(build_runtime(settings)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
+
+
+def teams_settings(database_url: str, **overrides: Any) -> Any:
+    return load_settings(database_url=database_url, outbox_tick_seconds=0.2, **overrides)
+
+
+@asynccontextmanager
+async def running_teams_bot(database_url: str, db_path: str, fake: FakeConnector | None = None,
+                            **overrides: Any) -> AsyncIterator[TeamsBot]:
+    async with _connector(fake) as connector, serving(teams_settings(database_url, **overrides)) as url, \
+            aiohttp.ClientSession() as session:
+        yield TeamsBot(url, connector, db_path, session)
+
+
+@asynccontextmanager
+async def _connector(fake: FakeConnector | None) -> AsyncIterator[FakeConnector]:
+    if fake is not None:
+        yield fake
+        return
+    async with FakeConnector() as connector:
+        yield connector
