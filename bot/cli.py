@@ -67,6 +67,23 @@ def shell(reset: bool) -> None:
     asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty(), reset=reset))
 
 
+@main.command("teams-package", help="Build the Teams app package (manifest.json and icons, zipped) to upload.")
+@click.option("--app-id", default=None, help="the bot's Microsoft app id (default: MICROSOFT_APP_ID)")
+@click.option("--out", default="vraagbot-teams.zip", show_default=True, type=click.Path(dir_okay=False),
+              help="where to write the zip")
+def teams_package(app_id: str | None, out: str) -> None:
+    from pathlib import Path
+
+    from bot.teams.package import build_package
+
+    app_id = app_id or _settings().microsoft_app_id
+    if not app_id:
+        click.echo("vraagbot: give --app-id or set MICROSOFT_APP_ID (the Azure Bot's app id)", err=True)
+        sys.exit(2)
+    path = build_package(app_id, Path(out))
+    click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+
+
 def _register_curtness_commands() -> None:
     from bot.curtness_cli import curtness_command, curtness_eval_command
 

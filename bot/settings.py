@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _teams_complete(self) -> Settings:
+        if not self.microsoft_app_id or self.microsoft_app_type == "UserAssignedMSI":
+            return self
+        if self.microsoft_app_password is None:
+            raise ValueError("MICROSOFT_APP_PASSWORD: must be set when MICROSOFT_APP_ID is (the app's client secret)")
+        if self.microsoft_app_type == "SingleTenant" and not self.microsoft_app_tenant_id:
+            raise ValueError("MICROSOFT_APP_TENANT_ID: must be set for a SingleTenant app")
+        return self
+
+    @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         if self.slack_bot_token is None:
             return self
@@ -171,6 +181,9 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _variable(field: str) -> str:
+    aliases = {info.validation_alias for info in Settings.model_fields.values()}
+    if field in aliases:  # errors name aliased fields by their variable already
+        return field
     info = Settings.model_fields.get(field)
     alias = info.validation_alias if info else None
     return alias if isinstance(alias, str) else f"VRAAGBOT_{field.upper()}"
@@ -178,7 +191,7 @@ def _variable(field: str) -> str:
 
 def _shown(problem: dict) -> str:
     """The wrong value, except for secrets, which never reach a log or a terminal."""
-    field = str(problem["loc"][0])
+    field = str(problem["loc"][0]).lower()
     secret = field.endswith(("token", "secret", "password"))
     return "a hidden value" if secret else repr(problem.get("input"))
 

@@ -244,3 +244,16 @@ async def test_with_an_app_id_unauthenticated_requests_get_401_and_store_nothing
         await asyncio.sleep(0.2)
         assert secured.rows("SELECT count(*) FROM people") == [(0,)]
         assert secured.fake.requests() == []
+
+
+async def test_commands_work_in_a_channel_when_the_bot_is_mentioned(bot):
+    await bot.say("anna", "rol contracten")
+    activity = ta.channel_mention("vraag #contracten Klopt deze termijn?", user_id=USERS["sanne"],
+                                  user_name=NAMES["sanne"], service_url=bot.fake.service_url)
+    status, _ = await bot.post(activity)
+    assert status == 201
+    await until(lambda: bot.rows("SELECT id FROM questions WHERE delivered_at IS NOT NULL"))
+    assert bot.rows("SELECT topic, tag_source FROM questions") == [("contracten", "topic_rule")]
+    [reply] = await bot.fake.wait_for(conversation_id=activity["conversation"]["id"])
+    assert "staat bij Anna" in FakeConnector.all_text(reply.body)  # answered in the channel thread
+    assert ("channel", ta.CHANNEL_ID) in bot.rows("SELECT kind, external_id FROM conversation_refs")

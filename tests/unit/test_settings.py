@@ -44,3 +44,26 @@ def test_wrong_values_name_the_variable_and_what_it_accepts(monkeypatch, variabl
         load_settings()
     [line] = str(error.value).splitlines()
     assert line.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD: must be set when MICROSOFT_APP_ID is"),
+        ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw", "MICROSOFT_APP_TYPE": "SingleTenant"},
+         "MICROSOFT_APP_TENANT_ID: must be set for a SingleTenant app"),
+        ({"MICROSOFT_APP_TYPE": "Everyone"}, "MICROSOFT_APP_TYPE: must be MultiTenant, SingleTenant"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN: must be a bot token"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: must be set"),
+    ],
+)
+def test_platform_credentials_are_checked_together(monkeypatch, env, message):
+    for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TYPE", "MICROSOFT_APP_TENANT_ID",
+                 "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(message)
+    assert "pw" not in str(error.value)  # secrets never shown
