@@ -18,6 +18,7 @@ from handlers.models import Outcome, SignalKind, Tag
 from handlers.ports import QuestionRecord, SignalRecord
 
 CURT_KINDS = (SignalKind.CURT_DETECTED, SignalKind.CURT_REPORTED)
+PRIVACY_FLOOR = 5  # DESIGN section 3: the minimum group size is never below 5, whatever is configured
 TREND_WEEKS = 4  # the week is compared with the average of this many weeks before it
 TREND_MARGIN = 0.15  # within 15% of that average counts as "about the same"
 
@@ -42,10 +43,10 @@ class WeekFigures:
         return self.confirmed / self.with_outcome if self.with_outcome else None
 
     def shown(self, min_group_size: int) -> bool:
-        return self.people >= min_group_size
+        return self.people >= max(min_group_size, PRIVACY_FLOOR)
 
     def short_replies_shown(self, min_group_size: int) -> bool:
-        return self.shown(min_group_size) and self.answerers >= min_group_size
+        return self.shown(min_group_size) and self.answerers >= max(min_group_size, PRIVACY_FLOOR)
 
 
 def week_figures(asked: Sequence[QuestionRecord], answered: Sequence[QuestionRecord],

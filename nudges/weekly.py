@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
-from handlers.insights import TREND_WEEKS, WeekFigures, recognised, trend, week_figures
+from handlers.insights import PRIVACY_FLOOR, TREND_WEEKS, WeekFigures, recognised, trend, week_figures
 from handlers.models import Outcome
 from handlers.ports import Catalog, QuestionRecord, UnitOfWork
 
@@ -57,6 +57,7 @@ def join_names(catalog: Catalog, locale: str, names: Sequence[str]) -> str:
 
 def figure_lines(catalog: Catalog, locale: str, week: TeamWeek, min_group_size: int) -> list[str]:
     figures = week.figures
+    min_group_size = max(min_group_size, PRIVACY_FLOOR)
     if figures.asked == 0:
         return [catalog.text(locale, "weekly.no_questions")]
     if not figures.shown(min_group_size):

@@ -26,6 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.e2e.loopback import LoopbackServer
+
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 BLOCKED_FIXTURE = Path("/work/shared/fixtures/teams/proactive_blocked_403.docs_example.http")
 PREFIX = "/teams/"
@@ -69,7 +71,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-class FakeConnector:
+class FakeConnector(LoopbackServer):
     """An aiohttp server on 127.0.0.1:<random port>, started in the running event loop."""
 
     def __init__(self) -> None:
@@ -79,13 +81,10 @@ class FakeConnector:
         self._blocked: set[str] = set()
         self._ids = itertools.count(1_700_000_000_001)
         self._conversations = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     # ---- lifecycle
 
-    async def __aenter__(self) -> FakeConnector:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         v3 = PREFIX + "v3/conversations"
         app.router.add_post(v3, self._handle_create)
         app.router.add_post(v3 + "/{conversation_id}/activities", self._handle_activity)
@@ -94,16 +93,6 @@ class FakeConnector:
         app.router.add_get(v3 + "/{conversation_id}/members/{member_id}", self._handle_members)
         app.router.add_get(v3 + "/{conversation_id}/pagedmembers", self._handle_members)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     @property
     def service_url(self) -> str:

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.e2e.loopback import LoopbackServer
+
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -92,7 +94,7 @@ def _short_id(prefix: str, seed: str) -> str:
     return prefix + hashlib.sha1(seed.encode()).hexdigest()[:10].upper()
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """An aiohttp server on 127.0.0.1:<random port>, started in the running event loop."""
 
     def __init__(self) -> None:
@@ -106,26 +108,13 @@ class FakeSlack:
         self._used_triggers: set[str] = set()
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {filename, content, title, channel_id, done}
         self._counter = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     # ---- lifecycle
 
-    async def __aenter__(self) -> FakeSlack:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     @property
     def url(self) -> str:

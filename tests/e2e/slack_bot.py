@@ -11,13 +11,13 @@ from itertools import count
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from bot.app import create_app
 from bot.runtime import build_runtime
 from bot.settings import load_settings
 from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack
+from tests.e2e.loopback import serving
 
 SECRET = "test-signing-secret"
 TEAM = "T0001"
@@ -84,13 +84,5 @@ async def running_slack_bot(database_url: str, db_path: str, **settings: Any) ->
             fake.add_user(user_id, handle, real_name=handle.title(), locale="en-US" if handle == "bram" else "nl-NL")
         config = load_settings(database_url=database_url, outbox_tick_seconds=0.2, SLACK_BOT_TOKEN="xoxb-test",
                                SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url, **settings)
-        runner = web.AppRunner(create_app(build_runtime(config)))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with aiohttp.ClientSession() as session:
-                yield SlackBot(f"http://127.0.0.1:{port}", fake, db_path, session)
-        finally:
-            await runner.cleanup()
+        async with serving(create_app(build_runtime(config))) as url, aiohttp.ClientSession() as session:
+            yield SlackBot(url, fake, db_path, session)

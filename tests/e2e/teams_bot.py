@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from bot.app import create_app
 from bot.runtime import build_runtime
 from bot.settings import load_settings
 from tests.e2e import teams_activities as ta
 from tests.e2e.fake_connector import FakeConnector
+from tests.e2e.loopback import serving
 
 USERS = {"sanne": "29:sanne", "anna": "29:anna", "lotte": "29:lotte"}
 NAMES = {"sanne": "Sanne Jansen", "anna": "Anna de Vries", "lotte": "Lotte Bakker"}
@@ -50,18 +50,6 @@ class TeamsBot:
             return connection.execute(sql, args).fetchall()
 
 
-@asynccontextmanager
-async def serving(settings: Any) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(build_runtime(settings)))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
-
-
 def teams_settings(database_url: str, **overrides: Any) -> Any:
     return load_settings(database_url=database_url, outbox_tick_seconds=0.2, **overrides)
 
@@ -69,7 +57,8 @@ def teams_settings(database_url: str, **overrides: Any) -> Any:
 @asynccontextmanager
 async def running_teams_bot(database_url: str, db_path: str, fake: FakeConnector | None = None,
                             **overrides: Any) -> AsyncIterator[TeamsBot]:
-    async with _connector(fake) as connector, serving(teams_settings(database_url, **overrides)) as url, \
+    app = create_app(build_runtime(teams_settings(database_url, **overrides)))
+    async with _connector(fake) as connector, serving(app) as url, \
             aiohttp.ClientSession() as session:
         yield TeamsBot(url, connector, db_path, session)
 

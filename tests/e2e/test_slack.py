@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.e2e import slack_requests as sr
+from tests.e2e.loopback import until
 from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
 
 
@@ -16,15 +17,6 @@ from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
 async def bot(sqlite_database_url):
     async with running_slack_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
         yield running
-
-
-async def until(check, seconds=6.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def quick_ask(bot, text="<@UANNA|anna> Mag ik deze offerte goedkeuren? | inschatting: ja | twijfel") -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
 from tests.e2e import teams_activities as ta
 from tests.e2e.fake_connector import FakeConnector
+from tests.e2e.loopback import until
 from tests.e2e.teams_bot import NAMES, USERS, running_teams_bot
 
 CARD_KEY = "vraagbot_action"
@@ -20,15 +20,6 @@ CARD_KEY = "vraagbot_action"
 async def bot(sqlite_database_url):
     async with running_teams_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
         yield running
-
-
-async def until(check, seconds=6.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def mention(activity: dict, who: str) -> dict:

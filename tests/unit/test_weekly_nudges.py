@@ -329,3 +329,14 @@ async def test_no_autonomy_nudge_for_complex_questions_or_a_broken_streak(world)
     await ask(world, "sanne", "anna", topic="#privacy", options="| twijfel", outcome=Action.OUTCOME_CONFIRMED)
     await world.drain()
     assert not [m for m in world.messenger.sent if m.kind == MessageKind.NUDGE_AUTONOMY]
+
+
+async def test_a_minimum_below_five_is_never_used(world):
+    at(world, 2026, 11, 20)
+    await set_nudge(world, "team-nudge maandag 09:00")
+    at(world, 2026, 11, 24, 10)
+    await ring(world, ["sanne", "anna", "lotte", "bram"], curt=True)
+    at(world, 2026, 11, 30, 8, 0)
+    [sent] = await plan_and_send(world, min_group_size=2)
+    assert "vragen via vraagbot" not in sent.text and "kort of gehaast" not in sent.text
+    assert "minder dan 5 mensen" in sent.text
