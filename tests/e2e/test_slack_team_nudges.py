@@ -12,8 +12,8 @@ import pytest
 
 from bot.slack.web import ChannelPacer
 from tests.e2e import slack_requests as sr
+from tests.e2e.loopback import until
 from tests.e2e.slack_bot import USERS, running_slack_bot
-from tests.e2e.test_slack import until
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from storage.uow import make_uow_factory
 from tests.db_fixtures import _require_postgres, drop_postgres, new_postgres_database, postgres_url
 from tests.e2e.cli import VRAAGBOT
 from tests.e2e.fake_slack import FakeSlack
+from tests.e2e.loopback import until
 from tests.e2e.test_serve import free_port
 
 pytestmark = pytest.mark.postgres
@@ -163,14 +164,6 @@ async def until_healthy(port: int, process: subprocess.Popen, log: Path) -> None
     raise AssertionError(f"server did not come up:\n{read(log)}")
 
 
-async def until(check, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def test_two_replicas_send_each_channel_exactly_one_nudge(pg_url, tmp_path):
     await asyncio.to_thread(upgrade_to_head, pg_url)
     channels = [f"C{n:03d}" for n in range(20)]
@@ -180,7 +173,7 @@ async def test_two_replicas_send_each_channel_exactly_one_nudge(pg_url, tmp_path
         await asyncio.sleep(1.0)  # both replicas are planning: nothing is due yet
         assert fake.delivered() == Counter()
         await make_due(pg_url, minutes_ago=2)  # "the clock reaches the send time" for both at once
-        await until(lambda: set(fake.delivered()) == set(channels), 30, "every channel's nudge")
+        await until(lambda: set(fake.delivered()) == set(channels), 30)
         await asyncio.sleep(3.0)  # ten more planning and delivery ticks in each replica
         delivered = fake.delivered()
     assert delivered == Counter(dict.fromkeys(channels, 1))
@@ -198,14 +191,14 @@ async def test_a_replica_killed_halfway_through_the_fan_out_delivers_the_rest_on
         try:
             async with serve(pg_url, fake, tmp_path / "first.log") as first:
                 await make_due(pg_url, minutes_ago=1)
-                await until(lambda: fake.held, 30, "the fourth post to be on its way")
+                await until(lambda: fake.held, 30)
                 first.send_signal(signal.SIGKILL)  # no shutdown, no cleanup: mid fan-out
                 await asyncio.to_thread(first.wait, 10)
             assert sum(fake.delivered().values()) == 3
             async with serve(pg_url, fake, tmp_path / "second.log"):
                 # The rest goes out at once; the one that was on its way when the process died is
                 # sent again when its lease (10 s) has run out.
-                await until(lambda: set(fake.delivered()) == set(channels), 40, "the rest of the fan-out")
+                await until(lambda: set(fake.delivered()) == set(channels), 40)
                 await asyncio.sleep(2.0)
                 delivered = fake.delivered()
         finally:
