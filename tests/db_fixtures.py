@@ -28,6 +28,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -172,6 +173,13 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "empty.db")
         return
+    with empty_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def empty_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (dropped afterwards); its URL."""
     _require_postgres()
     name = new_postgres_database()
     try:

@@ -28,7 +28,7 @@ from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.tables import TeamSchedule
 from storage.uow import make_uow_factory
-from tests.db_fixtures import _require_postgres, drop_postgres, new_postgres_database, postgres_url
+from tests.db_fixtures import empty_postgres_database
 from tests.e2e.cli import VRAAGBOT
 from tests.e2e.fake_slack import FakeSlack
 from tests.e2e.loopback import until
@@ -70,12 +70,8 @@ class SlowSlack(FakeSlack):
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    _require_postgres()
-    name = new_postgres_database()
-    try:
-        yield postgres_url(name)
-    finally:
-        drop_postgres(name)
+    with empty_postgres_database() as url:
+        yield url
 
 
 async def add_schedules(url: str, channels: list[str]) -> None:
