@@ -28,8 +28,11 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
 
     async def lifecycle(app: web.Application):
         await runtime.start(scheduler=start_scheduler)
-        log.info("platforms: slack %s; teams on (%s)", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)",
-                 "authenticated" if runtime.teams and runtime.teams.authenticated else "UNAUTHENTICATED")
+        log.info("platforms: slack %s; teams on", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)")
+        if runtime.teams is not None and not runtime.teams.authenticated:
+            # Said when the endpoint opens, not when a runtime is built (the shell builds one too).
+            log.warning("teams: MICROSOFT_APP_ID is not set, so /api/messages accepts UNAUTHENTICATED requests "
+                        "(fine for the Bot Framework Emulator and local tests, never for production)")
         yield
         await runtime.close()
 

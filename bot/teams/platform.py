@@ -96,8 +96,4 @@ def teams_platform(settings: Settings, deps: Deps, parts: TeamsParts) -> TeamsPl
             log.warning("teams: could not tell the user about the failure")
 
     parts.adapter.on_turn_error = on_turn_error
-    authenticated = bool(settings.microsoft_app_id)
-    if not authenticated:
-        log.warning("teams: MICROSOFT_APP_ID is not set, so /api/messages accepts UNAUTHENTICATED requests "
-                    "(fine for the Bot Framework Emulator and local tests, never for production)")
-    return TeamsPlatform(parts, bot, authenticated)
+    return TeamsPlatform(parts, bot, authenticated=bool(settings.microsoft_app_id))
