@@ -102,3 +102,12 @@ def _register_nudges_commands() -> None:
 
 
 _register_nudges_commands()
+
+
+def _register_retention_command() -> None:
+    from bot.retention_cli import retention_command
+
+    main.add_command(retention_command, "retention")
+
+
+_register_retention_command()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
 from handlers.ports import Clock, Messenger, PersonRecord, Presence, UnitOfWorkFactory
+from handlers.retention import RetentionReport, apply_retention
 from nudges.catalog import TextCatalog, load_catalog
 from nudges.outbox import OutboxDispatcher
 from nudges.planner import WeeklyPlanner
@@ -136,10 +137,16 @@ def build_runtime(
     dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds))
     policy = Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone,
-                    min_group_size=settings.min_group_size, team_nudge_admins_only=settings.team_nudge_admins_only)
+                    min_group_size=settings.min_group_size, team_nudge_admins_only=settings.team_nudge_admins_only,
+                    text_retention_days=settings.text_retention_days)
     planner = WeeklyPlanner(uow, clock, catalog, policy, grace=timedelta(hours=settings.nudge_grace_hours))
+    retention_clock = clock  # bound for the closure below
+
+    async def retention() -> RetentionReport:
+        return await apply_retention(uow, retention_clock, settings.text_retention_days)
+
     scheduler = DeliveryScheduler(dispatcher, settings.outbox_tick_seconds, planner=planner,
-                                  plan_seconds=settings.nudge_plan_seconds)
+                                  plan_seconds=settings.nudge_plan_seconds, retention=retention)
     deps = Deps(
         uow=uow,
         clock=clock,

@@ -15,6 +15,7 @@ class Policy:
     default_time_zone: str = "Europe/Amsterdam"
     min_group_size: int = 5  # team figures only for at least this many people (never below 5)
     team_nudge_admins_only: bool = False  # only workspace admins may change a channel's weekly nudge
+    text_retention_days: int = 90  # question and reply texts are removed after this many days
 
 
 async def _nothing() -> None:

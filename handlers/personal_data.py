@@ -21,12 +21,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
-    """Everything stored about a person, as plain JSON-ready data."""
+async def collect(uow: UnitOfWork, person: PersonRecord, removed: str | None = None) -> dict[str, Any]:
+    """Everything stored about a person, as plain JSON-ready data. ``removed`` stands in for texts that
+    retention removed (default: None, as stored)."""
+
+    def kept(text: str | None, redacted_at: datetime | None) -> str | None:
+        return removed if redacted_at is not None else text
+
     questions = [
         {
-            "id": q.id, "role": role, "topic": q.topic, "text": q.text, "first_assessment": q.first_assessment,
-            "kind": q.kind, "urgent": q.urgent, "tag": q.tag, "tag_source": q.tag_source, "status": q.status,
+            "id": q.id, "role": role, "topic": q.topic, "text": kept(q.text, q.text_redacted_at),
+            "first_assessment": kept(q.first_assessment, q.text_redacted_at),
+            "text_removed_at": _iso(q.text_redacted_at), "kind": q.kind, "urgent": q.urgent, "tag": q.tag,
+            "tag_source": q.tag_source, "status": q.status,
             "asked_at": _iso(q.asked_at), "delivered_at": _iso(q.delivered_at),
             "first_reply_at": _iso(q.first_reply_at), "outcome": q.outcome, "outcome_at": _iso(q.outcome_at),
             "interrupted_focus": q.interrupted_focus,
@@ -36,7 +43,8 @@ async def collect(uow: UnitOfWork, person: PersonRecord) -> dict[str, Any]:
         for q in rows
     ]
     replies = [
-        {"id": r.id, "question_id": r.question_id, "text": r.text, "created_at": _iso(r.created_at),
+        {"id": r.id, "question_id": r.question_id, "text": kept(r.text, r.text_redacted_at),
+         "text_removed_at": _iso(r.text_redacted_at), "created_at": _iso(r.created_at),
          "reply_seconds": r.reply_seconds, "curt_score": r.curt_score, "curt": r.curt,
          "curt_reasons": list(r.curt_reasons)}
         for r in await uow.replies.written_by(person.id)
@@ -78,7 +86,10 @@ def _nothing_stored(deps: Deps, actor: Actor) -> Result:
 async def _stored_data(deps: Deps, actor: Actor) -> tuple[PersonRecord, dict[str, Any]] | None:
     async with deps.uow() as uow:
         person = await find_person(uow, actor)
-        return (person, await collect(uow, person)) if person else None
+        if person is None:
+            return None
+        removed = deps.catalog.text(person.locale, "data.text_removed", days=deps.policy.text_retention_days)
+        return person, await collect(uow, person, removed)
 
 
 async def show_my_data(deps: Deps, actor: Actor) -> Result:

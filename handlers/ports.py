@@ -8,6 +8,7 @@ Catalog. Nothing here imports an implementation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -65,7 +66,7 @@ class QuestionRecord(Protocol):
     outcome: str | None  # Outcome value
     outcome_at: datetime | None
     thread_ref: str | None  # platform's handle on the conversation thread, opaque here
-    text_redacted_at: datetime | None
+    text_redacted_at: datetime | None  # when retention removed text and first_assessment
 
 
 class ReplyRecord(Protocol):
@@ -78,6 +79,7 @@ class ReplyRecord(Protocol):
     curt_score: float
     curt: bool
     curt_reasons: list[str]
+    text_redacted_at: datetime | None  # when retention removed text
 
 
 class SignalRecord(Protocol):
@@ -105,6 +107,16 @@ class OutboxRecord(Protocol):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    text_redacted_at: datetime | None  # when retention removed the payload's text
+
+
+@dataclass(frozen=True)
+class TextBacklog:
+    """Stored texts that retention has not removed yet, before some moment."""
+
+    count: int
+    oldest: datetime | None  # None when count is 0
+    newest: datetime | None
 
 
 # --------------------------------------------------------------------------- repositories
@@ -208,6 +220,13 @@ class QuestionRepository(Protocol):
     async def detach_expert(self, person_id: int) -> int:
         """Set expert_id to None on questions the person was asked (the asker keeps them)."""
 
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        """Questions asked before ``before`` whose text retention has not removed yet."""
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        """Remove text and first assessment of at most ``limit`` such questions (text_redacted_at =
+        ``now``); everything else stays. Returns how many; 0 once none are left."""
+
 
 class ReplyRepository(Protocol):
     async def add(
@@ -228,6 +247,12 @@ class ReplyRepository(Protocol):
     async def written_by(self, person_id: int) -> list[ReplyRecord]: ...
 
     async def delete_written_by(self, person_id: int) -> int: ...
+
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        """Replies written before ``before`` whose text retention has not removed yet."""
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        """Remove the text of at most ``limit`` such replies; curt score and reasons stay."""
 
 
 class SignalRepository(Protocol):
@@ -294,6 +319,17 @@ class OutboxRepository(Protocol):
     async def for_person(self, person_id: int) -> list[OutboxRecord]: ...
 
     async def delete_for_person(self, person_id: int) -> int: ...
+
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        """Messages queued before ``before`` that are no longer pending (sent, failed, skipped) and
+        still carry their text."""
+
+    async def unsent_before(self, before: datetime) -> int:
+        """Pending messages queued before ``before``: retention leaves their text alone."""
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        """Remove text and attachment from the payload of at most ``limit`` such messages. Never
+        touches a pending message: it still has to be sent."""
 
 
 class ProcessedEventRepository(Protocol):

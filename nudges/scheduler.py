@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -19,13 +20,20 @@ from nudges.planner import WeeklyPlanner
 log = logging.getLogger(__name__)
 
 
+RETENTION_FIRST_RUN = timedelta(minutes=1)  # not in the middle of start-up
+
+
 class DeliveryScheduler:
     def __init__(self, dispatcher: OutboxDispatcher, tick_seconds: float, *, planner: WeeklyPlanner | None = None,
-                 plan_seconds: float = 60.0) -> None:
+                 plan_seconds: float = 60.0, retention: Callable[[], Awaitable[object]] | None = None,
+                 retention_hours: float = 24.0) -> None:
         self._dispatcher = dispatcher
         self._tick_seconds = tick_seconds
         self._planner = planner  # queues the weekly messages; a second job, next to the outbox tick
         self._plan_seconds = plan_seconds
+        # Removes old texts; a third job. Idempotent, so every replica may run it.
+        self._retention = retention
+        self._retention_hours = retention_hours
         self._scheduler: AsyncIOScheduler | None = None
         self._kicks: set[asyncio.Task[None]] = set()
         self._ticks = InFlight()  # stop() lets a running drain finish before the database closes
@@ -41,6 +49,10 @@ class DeliveryScheduler:
         if self._planner is not None:
             self._scheduler.add_job(self.plan, "interval", seconds=self._plan_seconds, id="weekly-plan",
                                     max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        if self._retention is not None:
+            self._scheduler.add_job(self.retain, "interval", hours=self._retention_hours, id="text-retention",
+                                    max_instances=1, coalesce=True,
+                                    next_run_time=datetime.now(UTC) + RETENTION_FIRST_RUN)
         self._scheduler.start()
         log.info("delivery scheduler started, tick every %ss", self._tick_seconds)
 
@@ -65,6 +77,16 @@ class DeliveryScheduler:
             return
         if queued:
             await self.kick()  # send at once rather than at the next outbox tick, without holding up planning
+
+    async def retain(self) -> None:
+        await self._ticks.track(self._retain)()
+
+    async def _retain(self) -> None:
+        assert self._retention is not None
+        try:
+            await self._retention()
+        except Exception:  # the next day's run tries again; nothing is half done (one batch, one transaction)
+            log.exception("text retention failed")
 
     async def kick(self) -> None:
         """Start a drain now, without making the caller (a request handler) wait for the sends."""

@@ -144,6 +144,7 @@ class Question(Base):
         Index("ix_questions_asker_id_topic_kind", "asker_id", "topic", "kind"),
         Index("ix_questions_workspace_id_thread_ref", "workspace_id", "thread_ref"),
         Index("ix_questions_workspace_id_asked_at", "workspace_id", "asked_at"),
+        Index("ix_questions_text_redacted_at_asked_at", "text_redacted_at", "asked_at"),  # retention
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +174,7 @@ class Question(Base):
 
 class Reply(Base):
     __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_text_redacted_at_created_at", "text_redacted_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
@@ -183,6 +185,7 @@ class Reply(Base):
     curt_score: Mapped[float] = mapped_column(default=0.0, server_default=sql_text("0"))
     curt: Mapped[bool] = _flag()
     curt_reasons: Mapped[list[str]] = mapped_column(default=list)
+    text_redacted_at: Mapped[datetime | None]  # set when retention removed ``text``
 
 
 class Signal(Base):
@@ -201,7 +204,10 @@ class OutboxMessage(Base):
     """One queued delivery; ``dedupe_key`` makes a second queueing of the same nudge a no-op."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        Index("ix_outbox_text_redacted_at_created_at", "text_redacted_at", "created_at"),  # retention
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -223,6 +229,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    text_redacted_at: Mapped[datetime | None]  # set when retention removed the payload's text
 
 
 class ProcessedEvent(Base):

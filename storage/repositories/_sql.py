@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Result
+from sqlalchemy import ColumnElement, Result, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from handlers.ports import TextBacklog
 
 
 def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Any:
@@ -27,3 +30,13 @@ def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Any:
 def affected(result: Result[Any]) -> int:
     """Rows touched by an UPDATE or DELETE."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def text_backlog(
+    session: AsyncSession, moment: InstrumentedAttribute[Any], *where: ColumnElement[bool]
+) -> TextBacklog:
+    """How many rows match ``where``, and the oldest and newest ``moment`` among them (retention)."""
+    count, oldest, newest = (
+        await session.execute(select(func.count(), func.min(moment), func.max(moment)).where(*where))
+    ).one()
+    return TextBacklog(count=int(count or 0), oldest=oldest, newest=newest)

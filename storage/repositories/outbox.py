@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
 from handlers.models import OutboxStatus
-from storage.repositories._sql import affected, insert_ignoring_duplicates
+from handlers.ports import TextBacklog
+from storage.repositories._sql import affected, insert_ignoring_duplicates, text_backlog
 from storage.tables import OutboxMessage, ProcessedEvent
 
 
@@ -119,6 +121,41 @@ class SqlOutboxRepository:
         stmt = delete(OutboxMessage).where(OutboxMessage.person_id == person_id)
         return affected(await self._session.execute(stmt))
 
+    # ------------------------------------------------------------ retention
+
+    @staticmethod
+    def _text_due(before: datetime) -> tuple[Any, ...]:
+        # Pending rows keep their text whatever their age: it still has to go out.
+        return (OutboxMessage.text_redacted_at.is_(None), OutboxMessage.created_at < before,
+                OutboxMessage.status != OutboxStatus.PENDING.value)
+
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        return await text_backlog(self._session, OutboxMessage.created_at, *self._text_due(before))
+
+    async def unsent_before(self, before: datetime) -> int:
+        stmt = select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.created_at < before)
+        return (await self._session.scalar(stmt)) or 0
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        # The text sits inside the JSON payload, so rows are rewritten here rather than in SQL. The
+        # row lock (PostgreSQL) holds the status still between this read and the write; the status
+        # test is made again on the locked row, so a row that went back to pending is left alone.
+        stmt = (
+            select(OutboxMessage)
+            .where(*self._text_due(before))
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        rows = list(await self._session.scalars(stmt))
+        for row in rows:
+            row.payload = redacted_payload(row.payload)
+            row.text_redacted_at = now
+        await self._session.flush()
+        return len(rows)
+
     # ------------------------------------------------------------ after a delivery attempt
 
     async def mark_sent(self, row_id: int, now: datetime) -> None:
@@ -152,6 +189,12 @@ class SqlOutboxRepository:
         if row is None:
             raise LookupError(f"outbox row {row_id} does not exist")
         return row
+
+
+def redacted_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without what people wrote (relayed questions and answers, an export); kind,
+    recipient, question and buttons stay."""
+    return {**payload, "text": None, "attachment": None}
 
 
 class SqlProcessedEventRepository:

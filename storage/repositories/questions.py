@@ -10,7 +10,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
-from storage.repositories._sql import affected
+from handlers.ports import TextBacklog
+from storage.repositories._sql import affected, text_backlog
 from storage.tables import Question, Reply, Signal
 
 
@@ -135,6 +136,33 @@ class SqlQuestionRepository:
         stmt = update(Question).where(Question.expert_id == person_id).values(expert_id=None)
         return affected(await self._session.execute(stmt))
 
+    # ------------------------------------------------------------ retention
+
+    @staticmethod
+    def _text_due(before: datetime) -> tuple[Any, ...]:
+        return Question.text_redacted_at.is_(None), Question.asked_at < before
+
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        return await text_backlog(self._session, Question.asked_at, *self._text_due(before))
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        # SKIP LOCKED (PostgreSQL): a question someone is answering right now waits for the next run
+        # instead of stalling this one; a second replica running the same job takes other rows.
+        due = (
+            select(Question.id)
+            .where(*self._text_due(before))
+            .order_by(Question.asked_at, Question.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(Question)
+            .where(Question.id.in_(due), *self._text_due(before))
+            .values(text=None, first_assessment=None, text_redacted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return affected(await self._session.execute(stmt))
+
 
 class SqlReplyRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -176,6 +204,29 @@ class SqlReplyRepository:
 
     async def delete_written_by(self, person_id: int) -> int:
         return affected(await self._session.execute(delete(Reply).where(Reply.author_id == person_id)))
+
+    @staticmethod
+    def _text_due(before: datetime) -> tuple[Any, ...]:
+        return Reply.text_redacted_at.is_(None), Reply.created_at < before
+
+    async def text_backlog(self, before: datetime) -> TextBacklog:
+        return await text_backlog(self._session, Reply.created_at, *self._text_due(before))
+
+    async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
+        due = (
+            select(Reply.id)
+            .where(*self._text_due(before))
+            .order_by(Reply.created_at, Reply.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(Reply)
+            .where(Reply.id.in_(due), *self._text_due(before))
+            .values(text=None, text_redacted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return affected(await self._session.execute(stmt))
 
 
 class SqlSignalRepository:

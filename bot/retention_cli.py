@@ -1,0 +1,96 @@
+"""`vraagbot retention [--dry-run]`: remove question and reply texts older than the retention now, or
+show what that would remove. The same use case the daily job runs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bot.settings import Settings
+from handlers.ports import TextBacklog
+from handlers.retention import RetentionReport, TextKind, apply_retention, preview_retention
+from storage.engine import create_engine
+from storage.migrate import current_revision, head_revision
+from storage.uow import make_uow_factory
+
+LABELS = {
+    TextKind.QUESTIONS: "question texts",
+    TextKind.REPLIES: "reply texts",
+    TextKind.MESSAGES: "sent messages",
+}
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d}" if moment else "-"
+
+
+def _line(kind: TextKind, count: int, backlog: TextBacklog) -> str:
+    span = f"  (oldest {_day(backlog.oldest)}, newest {_day(backlog.newest)})" if count else ""
+    return f"  {LABELS[kind]:<15} {count:>7}{span}"
+
+
+def render(report: RetentionReport, *, dry_run: bool) -> list[str]:
+    lines = [f"Text retention {report.days} days: texts from before {report.cutoff:%Y-%m-%d %H:%M} UTC."]
+    if dry_run:
+        lines.append("Dry run, nothing changed. Would remove the text of:")
+        lines += [_line(kind, report.found[kind].count, report.found[kind]) for kind in TextKind]
+    else:
+        lines.append("Removed the text of:")
+        lines += [_line(kind, report.redacted[kind], report.found[kind]) for kind in TextKind]
+    if report.unsent_kept:
+        lines.append(f"Kept: {report.unsent_kept} unsent messages older than that; their text goes once they are sent.")
+    lines.append("Tags, signals, outcomes, timings and counts stay.")
+    return lines
+
+
+def _check_migrated(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
+        click.echo(f"vraagbot: no database file at {parsed.database}; check VRAAGBOT_DATABASE_URL", err=True)
+        sys.exit(2)  # rather than let SQLite create an empty one
+    current = current_revision(url)
+    if current != head_revision():
+        click.echo(f"vraagbot: the database is at migration {current or 'none'}, not {head_revision()}; "
+                   "run vraagbot migrate first", err=True)
+        sys.exit(2)
+
+
+def _run(settings: Settings, dry_run: bool) -> RetentionReport:
+    from bot.runtime import SystemClock
+
+    async def main() -> RetentionReport:
+        engine = create_engine(settings.database_url)
+        try:
+            uow = make_uow_factory(engine)
+            if dry_run:
+                return await preview_retention(uow, SystemClock(), settings.text_retention_days)
+            return await apply_retention(uow, SystemClock(), settings.text_retention_days)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@click.command(help="Remove question and reply texts older than VRAAGBOT_TEXT_RETENTION_DAYS (the daily job does "
+                    "this too). Tags, signals and counts stay.")
+@click.option("--dry-run", is_flag=True, help="only show what would be removed, per kind; change nothing")
+def retention_command(dry_run: bool) -> None:
+    from bot.cli import _settings
+
+    settings = _settings()
+    try:
+        _check_migrated(settings.database_url)
+        report = _run(settings, dry_run)
+    except (DBAPIError, OSError) as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        first = (str(cause).splitlines() or [""])[0]
+        click.echo(f"vraagbot: cannot use the database ({type(cause).__name__}: {first}); is it reachable?", err=True)
+        sys.exit(2)
+    for line in render(report, dry_run=dry_run):
+        click.echo(line)
