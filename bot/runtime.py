@@ -25,6 +25,7 @@ from nudges.planner import WeeklyPlanner
 from nudges.scheduler import DeliveryScheduler
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
+from storage.retry import StorageRetry
 from storage.uow import make_uow_factory
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def build_runtime(
         catalog=catalog,
         policy=policy,
         on_queued=scheduler.kick,
+        retry=StorageRetry(settings.db_retry_seconds),
     )
     slack = None
     if slack_parts is not None:

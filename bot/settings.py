@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=120.0, ge=10, description="how long a claimed outbox message is reserved for the sending replica; "
         "after a crash it is sent again once this has passed",
     )
+    db_retry_seconds: float = Field(
+        default=30.0, ge=0, le=600, description="how long a request waits for an unreachable database (a restart) "
+        "before the person is told that nothing was saved",
+    )
 
     # Slack: the standard variable names, without our prefix. No token: Slack is off.
     slack_bot_token: SecretStr | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from handlers.models import normalise_locale
 from handlers.ports import Catalog, Clock, Presence, UnitOfWorkFactory
@@ -22,6 +23,10 @@ async def _nothing() -> None:
     return None
 
 
+async def _once(work: Callable[[], Awaitable[Any]]) -> Any:
+    return await work()
+
+
 @dataclass(frozen=True)
 class Deps:
     uow: UnitOfWorkFactory
@@ -32,6 +37,9 @@ class Deps:
     # Called after a use case queued messages in the outbox, so delivery starts at once
     # instead of at the next scheduler tick.
     on_queued: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # Runs a use case, again while the database is unreachable; raises StorageUnavailable when it
+    # gives up. The composition root supplies one that knows the database's errors.
+    retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] = field(default=_once)
 
     def locale_of(self, actor: Actor) -> str:
         """The actor's language as the platform gives it, or the default."""

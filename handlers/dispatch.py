@@ -12,7 +12,7 @@ from handlers import answering, asking, people, personal_data, tagging, team_nud
 from handlers.actions import Action
 from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
 from handlers.context import Actor, Deps
-from handlers.errors import HandlerError, InvalidInput
+from handlers.errors import HandlerError, InvalidInput, StorageUnavailable
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind, Outcome, Tag
 from handlers.overview import Overview, my_overview
@@ -44,11 +44,19 @@ async def handle_thread_message(deps: Deps, actor: Actor, thread_ref: str, text:
 
 
 async def overview(deps: Deps, actor: Actor) -> Overview:
-    return await my_overview(deps, actor)
+    """Raises StorageUnavailable when the database stays away."""
+    return await deps.retry(lambda: my_overview(deps, actor))
 
 
 async def register(deps: Deps, actor: Actor) -> None:
-    await people.register(deps, actor)
+    """Raises StorageUnavailable when the database stays away."""
+    await deps.retry(lambda: people.register(deps, actor))
+
+
+def not_saved(deps: Deps, actor: Actor) -> Result:
+    """What to tell someone whose request could not be stored because the database was away."""
+    text = deps.catalog.text(deps.locale_of(actor), "error.not_saved")
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text)], ok=False)
 
 
 def help_result(deps: Deps, actor: Actor) -> Result:
@@ -121,11 +129,16 @@ async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Resu
 
 async def _guarded(deps: Deps, actor: Actor, run) -> Result:
     try:
-        return await run()
+        return await deps.retry(run)  # a database restart is waited out, within limits
+    except StorageUnavailable:
+        return not_saved(deps, actor)
     except HandlerError as refusal:
         log.info("refused %s for %s:%s: %s", type(refusal).__name__, actor.platform, actor.user_external_id,
                  refusal.key)
-        locale = await _locale_of(deps, actor)
+        try:
+            locale = await _locale_of(deps, actor)
+        except Exception:  # the refusal matters more than its language
+            locale = deps.locale_of(actor)
         text = deps.catalog.text(locale, refusal.key, **refusal.params)
         return Result(replies=[OutgoingMessage(MessageKind.REPLY, text)], ok=False)
     except Exception:

@@ -36,3 +36,7 @@ class TransientSendError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StorageUnavailable(Exception):
+    """The database could not be reached, even after retrying for a while; nothing was saved."""

@@ -3,8 +3,10 @@ a modal, whose trigger_id expires in 3 seconds) and does the work in a lazy list
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +27,7 @@ from handlers.actions import Action
 from handlers.asking import AskRequest
 from handlers.commands import Ask, parse
 from handlers.context import Actor, Deps
-from handlers.errors import HandlerError
+from handlers.errors import HandlerError, StorageUnavailable
 from handlers.messages import Result
 from handlers.models import MAX_QUESTION_CHARS, QuestionKind
 from nudges.inflight import InFlight
@@ -43,7 +45,10 @@ class SlackListeners:
         self.inflight = inflight
 
     def register(self, app: AsyncApp) -> None:
-        lazy = self.inflight.track  # shutdown waits for work that runs after the ack
+        def lazy(work: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+            # Shutdown waits for work that runs after the ack; a database that stays away is told.
+            return self.inflight.track(self._telling_when_not_saved(work))
+
         app.command("/vraag")(ack=self.ack_command, lazy=[lazy(self.run_command)])
         app.view(ASK_MODAL)(ack=self.ack_ask_modal, lazy=[lazy(self.run_ask_modal)])
         app.view(TOPICS_MODAL)(ack=self.ack_plain, lazy=[lazy(self.run_topics_modal)])
@@ -146,6 +151,35 @@ class SlackListeners:
         await self._publish_home(client, actor)
 
     # ------------------------------------------------------------------ helpers
+
+    def _telling_when_not_saved(self, work: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Use cases already answer "not saved" themselves; this covers the storage calls around them
+        (registering a named colleague, the App Home overview), so no request is dropped silently."""
+
+        @functools.wraps(work)
+        async def guarded(**kwargs: Any) -> None:
+            try:
+                await work(**kwargs)
+            except StorageUnavailable:
+                await self._tell_not_saved(kwargs)
+
+        return guarded
+
+    async def _tell_not_saved(self, kwargs: dict[str, Any]) -> None:
+        body = kwargs.get("body") or kwargs.get("command") or {}
+        event = kwargs.get("event") or {}
+        user_id = body.get("user_id") or (body.get("user") or {}).get("id") or event.get("user")
+        if not user_id:
+            return
+        actor = await self.directory.actor(_team(body), user_id)
+        [reply] = dispatch.not_saved(self.deps, actor).replies
+        try:
+            if body.get("response_url") and kwargs.get("respond") is not None:
+                await kwargs["respond"](text=reply.text, response_type="ephemeral", replace_original=False)
+            else:
+                await self.messenger.reply_privately(user_id, reply)
+        except Exception:
+            log.exception("could not tell %s that their request was not saved", user_id)
 
     async def _register(self, team_id: str, user_id: str) -> None:
         await dispatch.register(self.deps, await self.directory.actor(team_id, user_id))
