@@ -148,6 +148,8 @@ class SqlQuestionRepository:
     async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
         # SKIP LOCKED (PostgreSQL): a question someone is answering right now waits for the next run
         # instead of stalling this one; a second replica running the same job takes other rows.
+        # Two statements on purpose: as an IN (subquery) PostgreSQL may run the locking LIMIT query
+        # again mid-update, skip the rows just updated and so take more than ``limit``.
         due = (
             select(Question.id)
             .where(*self._text_due(before))
@@ -155,9 +157,14 @@ class SqlQuestionRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        return await self._redact(list(await self._session.scalars(due)), before, now)
+
+    async def _redact(self, ids: list[int], before: datetime, now: datetime) -> int:
+        if not ids:
+            return 0
         stmt = (
             update(Question)
-            .where(Question.id.in_(due), *self._text_due(before))
+            .where(Question.id.in_(ids), *self._text_due(before))
             .values(text=None, first_assessment=None, text_redacted_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -220,9 +227,14 @@ class SqlReplyRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        return await self._redact(list(await self._session.scalars(due)), before, now)
+
+    async def _redact(self, ids: list[int], before: datetime, now: datetime) -> int:
+        if not ids:
+            return 0
         stmt = (
             update(Reply)
-            .where(Reply.id.in_(due), *self._text_due(before))
+            .where(Reply.id.in_(ids), *self._text_due(before))
             .values(text=None, text_redacted_at=now)
             .execution_options(synchronize_session=False)
         )
