@@ -68,6 +68,11 @@ class PlatformRouter:
             raise RuntimeError(f"no messenger configured for platform {platform!r}")
         return await messenger.send(message)
 
+    async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
+        messenger = self._messengers.get(await self._platform_of(message))
+        lookup = getattr(messenger, "find_delivered", None)  # platforms that cannot tell: None, send again
+        return await lookup(message, since) if lookup is not None else None
+
     async def _platform_of(self, message: OutgoingMessage) -> str:
         if message.channel is not None:
             return message.channel.split(":", 1)[0]  # channels are stored as "<platform>:<id>"

@@ -32,10 +32,14 @@ class OutgoingMessage:
     participants: tuple[int, ...] = ()
     thread_ref: str | None = None
     attachment: dict[str, Any] | None = field(default=None, compare=False)  # e.g. a data export
+    # Set by the outbox for one delivery (not stored in the payload): platforms that can label a
+    # message with it let the outbox find out later whether a send whose outcome was lost arrived.
+    delivery_key: str | None = field(default=None, compare=False)
 
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = str(self.kind)
+        del data["delivery_key"]
         return data
 
     @classmethod

@@ -108,6 +108,7 @@ class OutboxRecord(Protocol):
     created_at: datetime
     sent_at: datetime | None
     text_redacted_at: datetime | None  # when retention removed the payload's text
+    attempt_started_at: datetime | None  # a send began then and its outcome is not known yet
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,9 @@ class OutboxRepository(Protocol):
         there, so the caller can commit and send outside the transaction: nobody else takes
         them meanwhile, and after a crash they are due again when the lease ends."""
 
+    async def begin_attempt(self, row_id: int, now: datetime) -> datetime | None:
+        """A send of the row starts now; returns when an earlier send with unknown outcome began."""
+
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 
     async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
@@ -443,6 +447,14 @@ class Messenger(Protocol):
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver one message; returns the platform's id for it (used as thread reference)
         when there is one. Raises RecipientUnreachable or TransientSendError."""
+
+
+class DeliveryLookup(Protocol):
+    """Optional for a Messenger: can it tell whether a message was delivered after all?"""
+
+    async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
+        """The platform id of ``message`` (matched by its ``delivery_key``) if it was delivered
+        at or after ``since``, else None. Raises TransientSendError when the platform cannot tell."""
 
 
 class Catalog(Protocol):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from handlers.asking import mark_delivered, mark_undeliverable
 from handlers.errors import RecipientUnreachable, TransientSendError
@@ -53,11 +54,16 @@ class OutboxDispatcher:
         now = self._clock.now()
         async with self._uow() as uow:
             rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
+            # Exactly once: note the attempt before sending. An earlier attempt with no recorded
+            # outcome (its sender was killed, or the platform timed out) may have arrived after all.
+            in_doubt_since = await uow.outbox.begin_attempt(rows[0].id, now) if rows else None
         if not rows:
             return False
         row = rows[0]
+        message = replace(OutgoingMessage.from_payload(row.payload), delivery_key=f"outbox-{row.id}")
         try:
-            platform_id = await self._messenger.send(OutgoingMessage.from_payload(row.payload))
+            earlier = await self._delivered_earlier(row, message, in_doubt_since) if in_doubt_since else None
+            platform_id = earlier if earlier is not None else await self._messenger.send(message)
         except RecipientUnreachable as error:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
             async with self._uow() as uow:
@@ -73,6 +79,18 @@ class OutboxDispatcher:
                 if row.kind == MessageKind.QUESTION and row.question_id is not None:
                     await mark_delivered(uow, row.question_id, platform_id, sent_at)
         return True
+
+    async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime) -> str | None:
+        """Ask the platform whether the in-doubt attempt arrived; its id if so. Platforms that
+        cannot tell (no DeliveryLookup) get the message again: at least once, never lost."""
+        lookup = getattr(self._messenger, "find_delivered", None)
+        found = await lookup(message, since) if lookup is not None else None
+        if found is not None:
+            log.info("outbox %s (%s): an earlier attempt was delivered after all; not sending again", row.id,
+                     row.kind)
+        elif lookup is None:
+            log.warning("outbox %s (%s): an earlier attempt may have arrived; sending again", row.id, row.kind)
+        return found
 
     async def _retry_later(self, row: OutboxRecord, error: Exception) -> None:
         if not isinstance(error, TransientSendError):

@@ -230,6 +230,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     text_redacted_at: Mapped[datetime | None]  # set when retention removed the payload's text
+    # A send whose outcome is unknown began then (claimed, no result recorded yet; see migration 0005).
+    attempt_started_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 # Errors that mean this person or conversation cannot be reached: retrying will not help.
 UNREACHABLE = {"user_not_found", "channel_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
                "is_archived", "not_in_channel", "user_not_visible"}
+
+
+# The metadata label on outbox posts (exactly-once after a crash), and how far before the in-doubt
+# attempt's start find_delivered looks (clock skew between us and Slack).
+DELIVERY_EVENT = "vraagbot_outbox"
+LOOKBACK_SECONDS = 60.0
 
 
 def make_client(token: str, base_url: str) -> AsyncWebClient:
@@ -159,7 +167,7 @@ class SlackMessenger:
                 await self._upload(channel, message)
                 return None
             response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
-                                                           blocks=message_blocks(message))
+                                                           blocks=message_blocks(message), **_labelled(message))
             return f"{channel}:{response['ts']}"
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             raise as_send_error(error) from error
@@ -171,7 +179,7 @@ class SlackMessenger:
             raise RecipientUnreachable(f"not a Slack channel: {message.channel!r}")
         await self._pacer.wait(channel)
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
-                                                       blocks=message_blocks(message))
+                                                       blocks=message_blocks(message), **_labelled(message))
         return f"{channel}:{response['ts']}"
 
     async def _send_question(self, message: OutgoingMessage) -> str:
@@ -184,8 +192,50 @@ class SlackMessenger:
                      message.question_id, error.response.get("error"))
             channel = await self._open([expert])
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
-                                                       blocks=message_blocks(message))
+                                                       blocks=message_blocks(message), **_labelled(message))
         return f"{channel}:{response['ts']}"
+
+    async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
+        """Whether a post labelled with ``message.delivery_key`` reached the conversation(s) this message
+        goes to since ``since``: reads only that window of history, and only our label on each message."""
+        if not message.delivery_key or message.attachment is not None:
+            return None  # uploads carry no label: they are sent again
+        try:
+            for channel in await self._conversations_of(message):
+                if ts := await self._labelled_post(channel, message.delivery_key, since):
+                    return f"{channel}:{ts}"
+            return None
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            raise as_send_error(error) from error
+
+    async def _conversations_of(self, message: OutgoingMessage) -> list[str]:
+        if message.channel is not None:
+            platform, _, channel = message.channel.partition(":")
+            return [channel] if platform == "slack" and channel else []
+        person = await self._user_id(message.person_id)
+        if message.kind == MessageKind.QUESTION:  # the group DM, or the expert's DM it fell back to
+            users = [await self._user_id(p) for p in message.participants] or [person]
+            channels = []
+            with contextlib.suppress(SlackApiError):
+                channels.append(await self._open(users))
+            return [*channels, await self._open([person])]
+        return [await self._open([person])]
+
+    async def _labelled_post(self, channel: str, key: str, since: datetime) -> str | None:
+        cursor = None
+        oldest = f"{since.timestamp() - LOOKBACK_SECONDS:.6f}"
+        for _ in range(20):  # a bounded number of pages: the window is minutes, not months
+            response = await self._client.conversations_history(channel=channel, oldest=oldest, limit=200,
+                                                                 include_all_metadata=True, cursor=cursor)
+            for posted in response.get("messages") or []:
+                metadata = posted.get("metadata") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and \
+                        (metadata.get("event_payload") or {}).get("delivery") == key:
+                    return posted.get("ts")
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
 
     async def reply_privately(self, user_id: str, message: OutgoingMessage) -> None:
         """A reply to someone who acted outside a response_url (modal, App Home)."""
@@ -214,6 +264,13 @@ class SlackMessenger:
         if person is None:
             raise RecipientUnreachable(f"person {person_id} no longer exists")
         return person.external_id
+
+
+def _labelled(message: OutgoingMessage) -> dict[str, Any]:
+    """Message metadata naming the outbox delivery, so find_delivered can recognise the post."""
+    if not message.delivery_key:
+        return {}
+    return {"metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery": message.delivery_key}}}
 
 
 def _asker_sees_thread(thread_ref: str | None) -> bool:

@@ -77,6 +77,17 @@ class SqlOutboxRepository:
             await self._session.flush()
         return rows
 
+    async def begin_attempt(self, row_id: int, now: datetime) -> datetime | None:
+        """Note that a send of this row is starting. Returns when an earlier attempt whose outcome
+        was never learned began (the sender died, or the platform timed out), else None; that earlier
+        moment is kept, so every later check looks back far enough."""
+        row = await self._row(row_id)
+        earlier = row.attempt_started_at
+        if earlier is None:
+            row.attempt_started_at = now
+            await self._session.flush()
+        return earlier
+
     async def pending_for_question(self, question_id: int) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
@@ -163,6 +174,7 @@ class SqlOutboxRepository:
         row.status = OutboxStatus.SENT.value
         row.sent_at = now
         row.attempts += 1
+        row.attempt_started_at = None
         await self._session.flush()
 
     async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
@@ -173,7 +185,8 @@ class SqlOutboxRepository:
         row.last_error = error
         if retry_at is None:
             row.status = OutboxStatus.FAILED.value
-        else:
+            row.attempt_started_at = None
+        else:  # attempt_started_at stays: a timed-out send may have arrived after all
             row.status = OutboxStatus.PENDING.value
             row.due_at = retry_at
         await self._session.flush()
@@ -182,6 +195,7 @@ class SqlOutboxRepository:
         row = await self._row(row_id)
         row.status = OutboxStatus.SKIPPED.value
         row.last_error = reason
+        row.attempt_started_at = None
         await self._session.flush()
 
     async def _row(self, row_id: int) -> OutboxMessage:

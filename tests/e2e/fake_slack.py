@@ -9,7 +9,10 @@ The real `slack_sdk` AsyncWebClient (and so slack_bolt's AsyncApp) talks to it o
 
 Every `/api/<method>` request is recorded as a `Call`; posts to `response_url(name)` are recorded as a
 `ResponsePost`. Answers are canned and shaped like the real ones (see /work/shared/fixtures/slack/).
-Faults can be injected per method: `rate_limit`, `fail` (plain HTTP error) and `error` (`ok: false`).
+Faults can be injected per method: `rate_limit`, `fail` (plain HTTP error), `error` (`ok: false`) and
+`hang` (answer only after a delay, past the client's timeout; optionally after accepting the call).
+Accepted `chat.postMessage`s are kept per channel (`posted`) and served by `conversations.history`,
+metadata included when asked for.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class _Fault:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     limited: bool = False
+    delay: float = 0.0  # answer only after this many seconds
+    accept: bool = False  # with a delay: carry the call out first (a response lost, not a request)
 
 
 def _truthy(value: Any) -> bool:
@@ -108,6 +113,9 @@ class FakeSlack(LoopbackServer):
         self._used_triggers: set[str] = set()
         self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {filename, content, title, channel_id, done}
         self._counter = itertools.count(1)
+        # channel -> (wall-clock time accepted, message), oldest first. The fake's ts values are not
+        # wall-clock times, so history's ``oldest`` is compared with the time accepted, as Slack's ts is.
+        self._posted: dict[str, list[tuple[float, dict[str, Any]]]] = {}
 
     # ---- lifecycle
 
@@ -152,6 +160,11 @@ class FakeSlack(LoopbackServer):
     def error(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
         self._add_fault(method, times, _Fault(200, {"ok": False, "error": error}))
 
+    def hang(self, method: str, seconds: float, times: int = 1, *, accept: bool = False) -> None:
+        """Answer ``times`` calls only after ``seconds`` (a 500 then, unless ``accept``: then the call is
+        carried out at once and only its answer is late, as when a response is lost on the way)."""
+        self._add_fault(method, times, _Fault(500, "Internal Server Error", delay=seconds, accept=accept))
+
     def _add_fault(self, method: str, times: int, fault: _Fault) -> None:
         self._faults.setdefault(method, []).extend([fault] * times)
 
@@ -159,6 +172,10 @@ class FakeSlack(LoopbackServer):
 
     def calls(self, method: str | None = None) -> list[Call]:
         return [c for c in self._calls if method is None or c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages chat.postMessage accepted (faulted calls excluded), in one channel or all."""
+        return [m for c, messages in self._posted.items() if channel in (None, c) for _, m in messages]
 
     def responses(self, name: str | None = None) -> list[ResponsePost]:
         return [r for r in self._responses if name is None or r.name == name]
@@ -203,6 +220,12 @@ class FakeSlack(LoopbackServer):
         if faults:
             fault = faults.pop(0)
             call.limited = fault.limited
+            if fault.accept:
+                handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+                answer = handler(call.args) if handler else {"ok": True}
+                await asyncio.sleep(fault.delay)
+                return web.json_response(answer)
+            await asyncio.sleep(fault.delay)
             if isinstance(fault.body, dict):
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
             return web.Response(text=fault.body, status=fault.status, headers=fault.headers)
@@ -253,7 +276,21 @@ class FakeSlack(LoopbackServer):
         message = {"type": "message", "subtype": "bot_message", "text": args.get("text", ""), "ts": ts,
                    "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "team": TEAM_ID}
         message.update({k: args[k] for k in ("blocks", "attachments", "thread_ts", "metadata") if k in args})
+        self._posted.setdefault(args["channel"], []).append((time.time(), message))
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _api_conversations_history(self, args: dict) -> dict:
+        """Newest first; ``oldest`` filters, ``limit`` and ``cursor`` (an offset here) page;
+        metadata only with ``include_all_metadata``, as in Slack."""
+        oldest, limit = float(args.get("oldest") or 0), int(args.get("limit") or 100)
+        offset = int(args.get("cursor") or 0)
+        found = [m for at, m in reversed(self._posted.get(args.get("channel", ""), [])) if at > oldest]
+        page = found[offset:offset + limit]
+        if not _truthy(args.get("include_all_metadata")):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = offset + limit < len(found)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(offset + limit) if more else ""}}
 
     def _api_chat_postEphemeral(self, args: dict) -> dict:
         return {"ok": True, "message_ts": self._next_ts()}
