@@ -46,7 +46,10 @@ class RetentionReport:
 def retention_cutoff(now: datetime, days: int) -> datetime:
     if days < 1:
         raise ValueError("text retention must be at least one day")
-    return now - timedelta(days=days)
+    try:
+        return now - timedelta(days=days)
+    except OverflowError:  # a retention longer than the calendar: nothing is old enough
+        return datetime.min.replace(tzinfo=now.tzinfo)
 
 
 async def _survey(uow: UnitOfWork, cutoff: datetime) -> tuple[dict[TextKind, TextBacklog], int]:

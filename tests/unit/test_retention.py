@@ -173,3 +173,18 @@ async def test_the_daily_job_runs_retention_and_survives_a_failure(world, caplog
     failing = DeliveryScheduler(world.dispatcher, 3600, retention=broken)
     await failing.retain()  # logged, not raised: tomorrow's run tries again
     assert "text retention failed" in caplog.text
+
+
+async def test_a_question_whose_text_was_removed_can_still_be_answered(world):
+    _, stuck, _ = await old_and_new_threads(world)
+    await apply_retention(world.uow, world.clock, DAYS)
+    world.clock.advance(days=101)
+    await world.drain()  # the stuck question reaches Lotte at last, with its text
+    result = await world.reply("lotte", stuck, "Yes, it is still valid until the end of next year.")
+    assert result.ok
+    sent = await world.drain()
+    assert any("still valid" in m.text for m in world.to("bram", sent))
+
+
+def test_a_retention_longer_than_the_calendar_removes_nothing(world):
+    assert retention_cutoff(world.clock.now(), 10**6).year == 1
