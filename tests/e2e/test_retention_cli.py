@@ -7,7 +7,10 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from bot.runtime import build_runtime
+from bot.settings import load_settings
 from handlers.actions import Action
+from handlers.personal_data import export_my_data
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import make_uow_factory
@@ -134,3 +137,18 @@ def test_a_bad_database_is_one_line_and_exit_2(tmp_path):
     wrong = run_vraagbot("retention", env={"VRAAGBOT_TEXT_RETENTION_DAYS": "0",
                                           "VRAAGBOT_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"})
     assert wrong.returncode == 2 and "VRAAGBOT_TEXT_RETENTION_DAYS" in wrong.stderr.upper()
+
+
+async def test_the_runtime_wires_the_daily_job_and_the_export_to_the_setting(tmp_path):
+    db = tmp_path / "bot.db"
+    await fill(db)
+    runtime = build_runtime(load_settings(database_url=f"sqlite:///{db}", text_retention_days=5))
+    try:
+        await runtime.scheduler.retain()  # what the daily job runs
+        export = await export_my_data(runtime.deps, World(uow=runtime.uow, db_path=str(db)).actor("sanne"))
+    finally:
+        await runtime.close()
+    after = all_text(db)
+    assert OLD_QUESTION not in after and NEW_QUESTION not in after  # 10 days old: past 5 days too
+    assert STUCK in after
+    assert [q["text"] for q in export.replies[0].attachment["questions"]] == ["(tekst verwijderd na 5 dagen)"] * 2
