@@ -1,4 +1,4 @@
-"""The aiohttp web application: /healthz, and /slack/events when Slack is configured."""
+"""The aiohttp web application: /healthz, /readyz, /metrics, /slack/events and /api/messages."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import logging
 
 from aiohttp import web
 
+from bot.metrics import metrics_handler
+from bot.readiness import Readiness
+from bot.request_context import request_context
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+READINESS_KEY = web.AppKey("readiness", Readiness)
+# Share of the shutdown budget for open HTTP requests; the rest goes to background work and sends.
+REQUEST_SHARE = 0.2
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,9 +24,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)  # platform payloads are far below 1 MiB
+    app = web.Application(client_max_size=1024 * 1024,  # platform payloads are far below 1 MiB
+                          middlewares=[request_context])
+    readiness = Readiness(runtime.engine, lambda: runtime.scheduler.running, scheduler_expected=start_scheduler)
     app[RUNTIME_KEY] = runtime
+    app[READINESS_KEY] = readiness
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readiness.handle)
+    app.router.add_get("/metrics", metrics_handler(runtime.engine))
     if runtime.slack is not None:
         app.router.add_post("/slack/events", runtime.slack.handle)
     if runtime.teams is not None:
@@ -34,7 +45,19 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
             log.warning("teams: MICROSOFT_APP_ID is not set, so /api/messages accepts UNAUTHENTICATED requests "
                         "(fine for the Bot Framework Emulator and local tests, never for production)")
         yield
-        await runtime.close()
+        budget = runtime.settings.shutdown_seconds * (1 - REQUEST_SHARE)
+        log.info("shutting down: finishing running work and the current send (at most %.0fs)", budget)
+        await runtime.close(budget)
+        log.info("shut down; unsent messages stay queued")
 
+    async def mark_stopping(app: web.Application) -> None:
+        readiness.stopping = True
+
+    app.on_shutdown.append(mark_stopping)
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def request_shutdown_seconds(runtime_shutdown_seconds: float) -> float:
+    """How long aiohttp waits for open requests once SIGTERM arrives (its ``shutdown_timeout``)."""
+    return runtime_shutdown_seconds * REQUEST_SHARE

@@ -21,7 +21,7 @@ def _settings() -> Settings:
     except SettingsError as error:
         click.echo(f"vraagbot: wrong setting: {error}", err=True)
         sys.exit(2)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     return settings
 
 
@@ -55,7 +55,12 @@ def serve(host: str, port: int) -> None:
         log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, settings.database_url.split("@")[-1])
         return app
 
-    web.run_app(build(), host=host, port=port, print=None, access_log=None)
+    from bot.app import request_shutdown_seconds
+
+    # SIGTERM/SIGINT: stop listening, give open requests a moment, then the app's cleanup finishes
+    # running work within the rest of VRAAGBOT_SHUTDOWN_SECONDS.
+    web.run_app(build(), host=host, port=port, print=None, access_log=None,
+                shutdown_timeout=request_shutdown_seconds(settings.shutdown_seconds))
 
 
 @main.command(help="Play every role of a demo workspace in the terminal (reads commands from stdin).")

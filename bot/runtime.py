@@ -102,11 +102,14 @@ class Runtime:
         if scheduler:
             self.scheduler.start()
 
-    async def close(self) -> None:
-        # Work first (it may still queue messages), then the delivery loop, then the database.
+    async def close(self, grace_seconds: float = 25.0) -> None:
+        """Work first (it may still queue messages), then the delivery loop, then the database;
+        whatever is still running when ``grace_seconds`` are up is cancelled, and unsent messages
+        stay in the outbox for the next start or another replica."""
+        deadline = asyncio.get_running_loop().time() + grace_seconds
         if self.slack:
-            await self.slack.stop()
-        await self.scheduler.stop()
+            await self.slack.stop(grace_seconds * 0.6)
+        await self.scheduler.stop(max(0.5, deadline - asyncio.get_running_loop().time()))
         await self.engine.dispose()
 
 
@@ -141,7 +144,8 @@ def build_runtime(
     teams_parts = make_teams_parts(settings, uow, catalog)
     messengers.setdefault("teams", teams_parts.messenger)
     dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
-                                  lease=timedelta(seconds=settings.outbox_lease_seconds))
+                                  lease=timedelta(seconds=settings.outbox_lease_seconds),
+                                  concurrency=settings.outbox_concurrency)
     policy = Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone,
                     min_group_size=settings.min_group_size, team_nudge_admins_only=settings.team_nudge_admins_only,
                     text_retention_days=settings.text_retention_days)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 MIN_GROUP_SIZE_FLOOR = 5  # DESIGN section 3: never lower than 5
 
@@ -28,6 +30,13 @@ class Settings(BaseSettings):
     )
     outbox_tick_seconds: float = Field(default=5.0, description="how often queued messages are checked, seconds")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line (for log collectors); text: for reading by eye",
+    )
+    shutdown_seconds: float = Field(
+        default=25.0, gt=0, le=600, description="on SIGTERM: how long to finish open requests, running work and the "
+        "current send before exiting; unsent messages stay queued (keep it under your orchestrator's kill timeout)",
+    )
     # Weekly nudges (issue 5)
     nudge_grace_hours: float = Field(
         default=6.0, ge=0, description="weekly messages due while the bot was down go out when it is back within "
@@ -38,6 +47,10 @@ class Settings(BaseSettings):
     )
     team_nudge_admins_only: bool = Field(
         default=False, description="true: only workspace admins may set or stop a channel's weekly message",
+    )
+    outbox_concurrency: int = Field(
+        default=8, ge=1, le=100, description="how many queued messages one replica sends at the same time, so a "
+        "rate-limited or slow recipient does not hold up the others",
     )
     outbox_lease_seconds: float = Field(
         default=120.0, ge=10, description="how long a claimed outbox message is reserved for the sending replica; "
@@ -60,6 +73,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="SLACK_APP_TOKEN",
         description="app-level token (xapp-...): use Socket Mode instead of /slack/events",
     )
+    slack_posts_per_minute: float = Field(
+        default=300.0, gt=0, description="chat.postMessage calls one replica makes per minute at most; Slack allows "
+        "several hundred per workspace (split it over the replicas)",
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api/", validation_alias="SLACK_API_URL",
         description="Slack Web API base URL (tests and local runs point it at a fake)",
@@ -80,6 +97,13 @@ class Settings(BaseSettings):
         default="MultiTenant", validation_alias="MICROSOFT_APP_TYPE",
         description="MultiTenant, SingleTenant or UserAssignedMSI",
     )
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, so the log filter can mask it wherever it turns up."""
+        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.microsoft_app_password]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        password = make_url(self.database_url).password if "://" in self.database_url else None
+        return values + ([str(password)] if password else [])
 
     @field_validator("microsoft_app_type")
     @classmethod

@@ -30,22 +30,42 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class OutboxDispatcher:
-    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 100,
-                 catalog: Catalog | None = None, lease: timedelta = LEASE) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 1000,
+                 catalog: Catalog | None = None, lease: timedelta = LEASE, concurrency: int = 1) -> None:
         self._lease = lease
+        self._concurrency = concurrency  # sends at once: one slow or rate-limited recipient holds up no others
         self._catalog = catalog  # to tell an asker when their expert cannot be reached
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
         self._batch = batch
         self._lock = asyncio.Lock()  # one drain at a time per process; replicas coordinate via row locks
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Shutting down: finish the send in progress, claim nothing more (the rest stays queued)."""
+        self._stopping = True
 
     async def dispatch_due(self) -> int:
-        """Send everything due now; returns how many rows were handled."""
+        """Send everything due now, up to ``concurrency`` rows at a time, at most ``batch`` rows per
+        drain; returns how many rows were handled. Each worker claims one row at a time, so every
+        row is still claimed once (row locks and leases), whatever the concurrency."""
         handled = 0
+
+        async def worker() -> None:
+            nonlocal handled
+            while handled < self._batch and not self._stopping:
+                handled += 1  # take the slot before awaiting, so the workers never exceed the batch
+                if not await self._dispatch_one():
+                    handled -= 1
+                    return
+
         async with self._lock:
-            while handled < self._batch and await self._dispatch_one():
-                handled += 1
+            # Let every worker finish its send before the drain ends, even when one of them failed.
+            outcomes = await asyncio.gather(*(worker() for _ in range(self._concurrency)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return handled
 
     async def _dispatch_one(self) -> bool:

@@ -95,6 +95,11 @@ class DeliveryScheduler:
         task.add_done_callback(self._kicks.discard)
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
+        # Pause (no new runs) and let the running tick finish its send before shutting APScheduler
+        # down: its shutdown cancels job tasks that are still running.
+        self._dispatcher.stop()
+        if self._scheduler and self._scheduler.running:
+            self._scheduler.pause()
+        await self._ticks.drain(grace_seconds)
         if self._scheduler and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        await self._ticks.drain(grace_seconds)

@@ -16,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
 from storage.engine import create_engine
@@ -46,17 +47,23 @@ def head_revision() -> str:
     return head
 
 
+def _read_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def database_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database behind ``engine`` is at (for readiness checks)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_read_revision)
+
+
 def current_revision(url: str) -> str | None:
     """The revision the database is at; None when it was never migrated."""
-
-    def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
 
     async def run() -> str | None:
         engine = create_engine(url)
         try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(read)
+            return await database_revision(engine)
         finally:
             await engine.dispose()
 

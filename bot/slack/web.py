@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import rate_limited
 from bot.slack.blocks import fallback_text, message_blocks
 from handlers.context import Actor
 from handlers.errors import RecipientUnreachable, TransientSendError
@@ -35,16 +36,62 @@ UNREACHABLE = {"user_not_found", "channel_not_found", "account_inactive", "canno
                "is_archived", "not_in_channel", "user_not_visible"}
 
 
+class CountRateLimits(AsyncRetryHandler):
+    """Never retries itself; counts every 429 for /metrics before the SDK's own handler waits it out."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=1_000_000)
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if response is not None and response.status_code == 429:
+            rate_limited("slack")
+        return False
+
+
 # The metadata label on outbox posts (exactly-once after a crash), and how far before the in-doubt
 # attempt's start find_delivered looks (clock skew between us and Slack).
 DELIVERY_EVENT = "vraagbot_outbox"
 LOOKBACK_SECONDS = 60.0
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    """The SDK's own retry handlers: wait out a 429's Retry-After, retry connection and 5xx errors."""
+class PostPacer:
+    """Slack lets an app make "several hundred" chat.postMessage calls a minute per workspace (FACTS
+    S4): this process spaces its posts out to ``per_minute``, so a fan-out of weekly messages flows
+    at that rate instead of running into 429s and their waits."""
+
+    def __init__(self, per_minute: float) -> None:
+        self._interval = 60.0 / per_minute
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._interval  # no await in between: the event loop makes this atomic
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class PacedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """The SDK's wait for a 429's Retry-After, and then, for a post, a slot from the pacer: a retried
+    post counts against the workspace's allowance like any other, so it must not jump the queue."""
+
+    def __init__(self, posts: PostPacer, max_retry_count: int = 2) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._posts = posts
+
+    async def prepare_for_next_attempt_async(self, *, state: Any, request: Any, response: Any = None,
+                                             error: Any = None) -> None:
+        await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+        if request.url.endswith("/chat.postMessage"):
+            await self._posts.wait()
+
+
+def make_client(token: str, base_url: str, *, posts: PostPacer | None = None) -> AsyncWebClient:
+    """The SDK's own retry handlers: wait out a 429's Retry-After (posts then queue at ``posts``
+    again), retry connection and 5xx errors."""
     handlers: list[AsyncRetryHandler] = [
-        AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        CountRateLimits(),
+        PacedRateLimitRetry(posts) if posts is not None else AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
@@ -149,10 +196,11 @@ class SlackMessenger:
     """Questions go to a group DM of asker and expert (or the expert's DM when that fails); every
     other message to a person goes to their DM with the bot, so nobody else sees it."""
 
-    def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory, *, posts: PostPacer | None = None) -> None:
         self._client = client
         self._uow = uow
         self._pacer = ChannelPacer()
+        self._posts = posts or PostPacer(300.0)  # pass the client's pacer, so retries queue there too
 
     async def send(self, message: OutgoingMessage) -> str | None:
         try:
@@ -166,6 +214,7 @@ class SlackMessenger:
             if message.attachment is not None:
                 await self._upload(channel, message)
                 return None
+            await self._posts.wait()
             response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
                                                            blocks=message_blocks(message), **_labelled(message))
             return f"{channel}:{response['ts']}"
@@ -178,6 +227,7 @@ class SlackMessenger:
         if platform != "slack" or not channel:
             raise RecipientUnreachable(f"not a Slack channel: {message.channel!r}")
         await self._pacer.wait(channel)
+        await self._posts.wait()
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
                                                        blocks=message_blocks(message), **_labelled(message))
         return f"{channel}:{response['ts']}"
@@ -191,6 +241,7 @@ class SlackMessenger:
             log.info("group DM for question %s not possible (%s); using the expert's DM",
                      message.question_id, error.response.get("error"))
             channel = await self._open([expert])
+        await self._posts.wait()
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
                                                        blocks=message_blocks(message), **_labelled(message))
         return f"{channel}:{response['ts']}"

@@ -16,6 +16,7 @@ from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, 
 from msrest.exceptions import HttpOperationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from bot.metrics import rate_limited
 from bot.teams.activities import activities_for
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
@@ -37,6 +38,8 @@ def send_error(error: Exception) -> Exception:
     """Bot Connector failures: 403 means blocked (give up), the rest may pass (try later)."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
+    if status == 429:
+        rate_limited("teams")
     if status == 403:
         return RecipientUnreachable("teams: the bot is blocked or removed (403)")
     value = response.headers.get("Retry-After") if response is not None and response.headers else None

@@ -1,0 +1,56 @@
+"""GET /readyz: may a load balancer send this replica traffic? Database reachable, schema at the
+migration head, delivery scheduler running, and not shutting down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.migrate import database_revision, head_revision
+
+log = logging.getLogger(__name__)
+
+CHECK_SECONDS = 2.0  # a probe must answer quickly; a database slower than this counts as down
+
+
+@dataclass
+class Readiness:
+    engine: AsyncEngine
+    scheduler_running: Callable[[], bool]
+    scheduler_expected: bool = True
+    stopping: bool = False
+    _last_ready: bool | None = None
+    _head: str = field(default_factory=head_revision)
+
+    async def check(self) -> tuple[bool, dict[str, str]]:
+        checks = {"database": "ok", "migrations": "ok", "scheduler": "ok", "shutdown": "no"}
+        try:
+            revision = await asyncio.wait_for(database_revision(self.engine), CHECK_SECONDS)
+        except Exception as error:
+            checks["database"] = f"unreachable ({type(error).__name__})"
+            checks["migrations"] = "unknown"
+        else:
+            if revision != self._head:
+                checks["migrations"] = f"at {revision or 'none'}, head is {self._head}: run `vraagbot migrate`"
+        if not self.scheduler_expected:
+            checks["scheduler"] = "off in this process"
+        elif not self.scheduler_running():
+            checks["scheduler"] = "not running"
+        if self.stopping:
+            checks["shutdown"] = "in progress"
+        ready = all(v in ("ok", "no", "off in this process") for v in checks.values())
+        return ready, checks
+
+    async def handle(self, request: web.Request) -> web.Response:
+        ready, checks = await self.check()
+        if ready != self._last_ready:  # probes come every few seconds: log changes, not every answer
+            self._last_ready = ready
+            log.log(logging.INFO if ready else logging.WARNING, "readiness: %s: %s",
+                    "ready" if ready else "not ready", ", ".join(f"{k}={v}" for k, v in checks.items()))
+        return web.json_response({"status": "ready" if ready else "not ready", "checks": checks},
+                                 status=200 if ready else 503)
