@@ -67,7 +67,7 @@ class TeamsPlatform:
             return _error(413, "activity too large")
         try:
             body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
             log.warning("teams request refused: body is not JSON")
             return _error(400, "body must be a JSON activity")
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
