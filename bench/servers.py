@@ -90,6 +90,11 @@ class Server:
         parent = psutil.Process(self.process.pid)
         return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server (and any children) used so far."""
+        parent = psutil.Process(self.process.pid)
+        return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -97,6 +102,9 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        kept = Path(tempfile.gettempdir()) / f"vraagbot-bench-{self.name}.log"  # the last run's log, to read after
+        shutil.copyfile(self.log_path, kept)
+        self.log_path = kept
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, lines: int = 20) -> str:

@@ -106,13 +106,16 @@ async def seed(engine: AsyncEngine, people: int, threads: int, answered: int) ->
     return world
 
 
-def requests_for(world: World, fake: FakeApi, count: int) -> list[Request]:
+KINDS = ("ask", "action", "reply")
+
+
+def requests_for(world: World, fake: FakeApi, count: int, kinds: tuple[str, ...] = KINDS) -> list[Request]:
     """``count`` signed requests in turn: a quick ask, a button press, a thread reply. Each carries a
     key that finds its stored work: a marker in the question or reply text, the pressed question's id."""
     out = []
     for i in range(count):
         n = next(world.counter)
-        kind = ("ask", "action", "reply")[i % 3]
+        kind = kinds[i % len(kinds)]
         if kind == "ask":
             asker = EXPERTS + n % (world.people - EXPERTS)
             expert_id, expert_handle = FakeApi.user(n % EXPERTS)
