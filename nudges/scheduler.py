@@ -36,6 +36,8 @@ class DeliveryScheduler:
         self._retention_hours = retention_hours
         self._scheduler: AsyncIOScheduler | None = None
         self._kicks: set[asyncio.Task[None]] = set()
+        self._kick_waiting = False  # a kicked drain that has not begun yet: it covers every kick until it begins
+        self._kick_lock = asyncio.Lock()
         self._ticks = InFlight()  # stop() lets a running drain finish before the database closes
 
     @property
@@ -89,10 +91,23 @@ class DeliveryScheduler:
             log.exception("text retention failed")
 
     async def kick(self) -> None:
-        """Start a drain now, without making the caller (a request handler) wait for the sends."""
-        task = asyncio.get_running_loop().create_task(self.tick())
+        """Start a drain now, without making the caller (a request handler) wait for the sends.
+
+        A kick while an earlier one still waits to begin is folded into it: that drain begins after
+        this caller's rows were committed, so it claims them too. Without this every request started
+        a drain of its own, and every drain ends with an empty claim per sending worker (benchmark 1:
+        eight of an ask's seventeen transactions found nothing to send)."""
+        if self._kick_waiting:
+            return
+        self._kick_waiting = True
+        task = asyncio.get_running_loop().create_task(self._kicked())
         self._kicks.add(task)
         task.add_done_callback(self._kicks.discard)
+
+    async def _kicked(self) -> None:
+        async with self._kick_lock:  # one kicked drain at a time; the next kick waits here
+            self._kick_waiting = False
+            await self.tick()
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
         # Pause (no new runs) and let the running tick finish its send before shutting APScheduler
