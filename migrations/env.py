@@ -17,6 +17,7 @@ from storage.engine import create_engine
 from storage.tables import Base, UTCDateTime
 
 config = context.config
+MIGRATION_LOCK_KEY = 0x76726161  # "vraa": any constant works, as long as every replica uses the same one
 target_metadata = Base.metadata
 
 
@@ -45,6 +46,10 @@ def do_run_migrations(connection: Connection) -> None:
     is_sqlite = connection.dialect.name == "sqlite"
     context.configure(connection=connection, **configure_options(is_sqlite))
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas that start together all migrate: one runs the upgrade, the others wait here
+            # and then find the database at head. Released when the transaction ends.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         context.run_migrations()
         if is_sqlite:
             # Foreign keys are off while migrating (see create_engine); check we left none broken.

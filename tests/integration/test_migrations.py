@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from typing import Any
 
 import pytest
@@ -93,3 +94,21 @@ def test_offline_sql_for_a_dba(url: str, false: str) -> None:
     sql = config.output_buffer.getvalue()
     assert all(f"CREATE TABLE {table}" in sql for table in Base.metadata.tables)
     assert f"unreachable BOOLEAN {false} NOT NULL" in sql
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_migrate_once_without_errors() -> None:
+    import subprocess
+
+    from tests.db_fixtures import empty_postgres_database
+    from tests.e2e.cli import VRAAGBOT
+
+    with empty_postgres_database() as url:
+        # Four processes migrating at once, as replicas of `vraagbot serve` do when they start together.
+        # (Processes, not threads: Alembic's migration context is one per process.)
+        processes = [subprocess.Popen([VRAAGBOT, "migrate"], env={**os.environ, "VRAAGBOT_DATABASE_URL": url},
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                     for _ in range(4)]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 4, outputs
+        assert current_revision(url) == head_revision()
