@@ -18,6 +18,8 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     clock = ShellClock()
     presence = ShellPresence(clock)
     messenger = ShellMessenger(click.echo)
+    # One send at a time: the conversation is printed in the order things happened.
+    settings = settings.model_copy(update={"outbox_concurrency": 1})
     runtime = build_runtime(settings, messengers={PLATFORM: messenger}, clock=clock, presence=presence)
     planner = WeeklyPlanner(runtime.uow, clock, runtime.catalog, runtime.deps.policy,
                             grace=timedelta(hours=settings.nudge_grace_hours))
