@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.migrate import database_revision, head_revision
+from storage.migrate import database_revision, head_revision, known_revisions
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class Readiness:
     stopping: bool = False
     _last_ready: bool | None = None
     _head: str = field(default_factory=head_revision)
+    _known: set[str] = field(default_factory=known_revisions)
 
     async def check(self) -> tuple[bool, dict[str, str]]:
         checks = {"database": "ok", "migrations": "ok", "scheduler": "ok", "shutdown": "no"}
@@ -35,15 +36,18 @@ class Readiness:
             checks["database"] = f"unreachable ({type(error).__name__})"
             checks["migrations"] = "unknown"
         else:
-            if revision != self._head:
+            if revision is None or (revision != self._head and revision in self._known):
                 checks["migrations"] = f"at {revision or 'none'}, head is {self._head}: run `vraagbot migrate`"
+            elif revision != self._head:
+                # A newer release migrated already (rolling update): migrations only add, so keep serving.
+                checks["migrations"] = f"ok (database at {revision}, newer than this version's {self._head})"
         if not self.scheduler_expected:
             checks["scheduler"] = "off in this process"
         elif not self.scheduler_running():
             checks["scheduler"] = "not running"
         if self.stopping:
             checks["shutdown"] = "in progress"
-        ready = all(v in ("ok", "no", "off in this process") for v in checks.values())
+        ready = all(v in ("ok", "no", "off in this process") or v.startswith("ok (") for v in checks.values())
         return ready, checks
 
     async def handle(self, request: web.Request) -> web.Response:

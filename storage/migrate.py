@@ -47,6 +47,11 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every revision this version of the code has a migration for."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
+
+
 def _read_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 

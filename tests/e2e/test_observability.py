@@ -10,12 +10,13 @@ import logging
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from bot.app import create_app
 from bot.logging_setup import configure_logging
 from bot.runtime import build_runtime
 from bot.settings import load_settings
-from storage.migrate import downgrade_to
+from storage.migrate import downgrade_to, upgrade_to_head
 from tests.e2e import slack_requests as sr
 from tests.e2e.loopback import serving, until
 from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
@@ -68,8 +69,6 @@ async def test_readyz_is_ready_with_database_at_head_and_scheduler_running(bot):
 
 async def test_readyz_says_what_is_wrong_when_the_schema_is_behind_or_the_database_is_gone(tmp_path):
     url = f"sqlite:///{tmp_path}/behind.db"
-    from storage.migrate import upgrade_to_head
-
     await asyncio.to_thread(upgrade_to_head, url)
     await asyncio.to_thread(downgrade_to, url, "0002")
     runtime = build_runtime(load_settings(database_url=url))
@@ -168,3 +167,16 @@ async def test_request_id_header_is_returned_and_a_bad_one_is_replaced(bot):
                                          secret=SECRET, content_type=sr.FORM,
                                          extra_headers={"X-Request-Id": "bad id\twith {json}"})
     assert headers["X-Request-ID"] != "bad id\twith {json}" and len(headers["X-Request-ID"]) == 16
+
+
+async def test_readyz_stays_ready_when_a_newer_release_already_migrated(tmp_path):
+    url = f"sqlite:///{tmp_path}/newer.db"
+    await asyncio.to_thread(upgrade_to_head, url)
+    runtime = build_runtime(load_settings(database_url=url))
+    async with runtime.engine.begin() as connection:  # what the next release's migration would leave
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    async with serving(create_app(runtime, start_scheduler=False)) as base, aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/readyz") as response:
+            status, body = response.status, await response.json()
+    assert status == 200, body
+    assert "newer than this version" in body["checks"]["migrations"]

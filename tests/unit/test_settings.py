@@ -67,3 +67,13 @@ def test_platform_credentials_are_checked_together(monkeypatch, env, message):
         load_settings()
     assert str(error.value).startswith(message)
     assert "pw" not in str(error.value)  # secrets never shown
+
+
+def test_readme_documents_every_setting():
+    from pathlib import Path
+
+    from bot.settings import settings_table
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [variable for variable, _, _ in settings_table() if f"| `{variable}` |" not in readme]
+    assert missing == []
