@@ -42,7 +42,8 @@ from bench.world import (
 
 PEOPLE = 60
 WARM_UP = (20, 2.0)  # rate, seconds: fills caches and connection pools before anything is measured
-DRAIN_SECONDS = 30.0  # work not stored this long after the load ended counts as lost
+DRAIN_SECONDS = 180.0  # at most this long after the load ended for its work to be stored
+STALL_SECONDS = 10.0  # work still missing when nothing new was stored for this long counts as lost
 E2E_TARGET = 1.0
 ACK_RATIO_TARGET = 1.2
 
@@ -55,6 +56,7 @@ class RateResult:
     lag: float
     e2e: list[float] = field(default_factory=list)  # seconds from due until stored, per stored request
     lost: int = 0
+    lost_kinds: dict[str, int] = field(default_factory=dict)
     stored_of: int = 0
     outbox_pending: int = 0  # messages still queued when the rate's work was all stored
     cpu_ms: float = math.nan  # server CPU per request, ack and all the work after it (less noisy than latency)
@@ -119,7 +121,8 @@ async def measure(name: str, fake: FakeApi, rates: list[int], seconds: float, *,
             result.cpu_ms = 1000 * (server.cpu_seconds() - cpu) / len(requests)
             results.append(result)
             print(f"  {name:<8} {rate:>4}/s  ack p99 {ms(result.ack.p99):>6} ms  errors {result.ack.errors}"
-                  + (f"  e2e p99 {ms(result.e2e_p(99)):>6} ms  lost {result.lost}" if engine is not None else ""),
+                  + (f"  e2e p99 {ms(result.e2e_p(99)):>6} ms  lost {result.lost} {result.lost_kinds or ''}"
+                     if engine is not None else ""),
                   flush=True)
         if server.process.poll() is not None:
             raise SystemExit(f"{name} died during the run:\n{server.log_tail()}")
@@ -143,22 +146,28 @@ async def _collect(engine, marks, run: Run, result: RateResult) -> None:
         stored = marks.stored.get(sent.request.key)
         if stored is None:
             result.lost += 1
+            result.lost_kinds[sent.request.kind] = result.lost_kinds.get(sent.request.kind, 0) + 1
         else:
             result.e2e.append(stored - sent.due_wall)
     result.stored_of = len(run.sent)
 
 
 async def _drain(engine, keys: set[str], seconds: float, marks=None) -> None:
-    """Wait until every key's work is stored. The outbox is not waited for: it posts at Slack's pace
+    """Wait until every key's work is stored, or nothing new was stored for STALL_SECONDS (the rest is
+    lost), or ``seconds`` passed. The outbox is not waited for: it posts at Slack's pace
     (VRAAGBOT_SLACK_POSTS_PER_MINUTE), far below these rates, and keeps sending through the next rate."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if marks is None:
-            return
+    progress, seen = time.monotonic(), -1
+    while marks is not None and time.monotonic() < deadline:
         await read_stored(engine, marks)
-        if keys <= marks.stored.keys():
+        stored = len(keys & marks.stored.keys())
+        if stored == len(keys):
             return
-        await asyncio.sleep(0.25)
+        if stored != seen:
+            progress, seen = time.monotonic(), stored
+        elif time.monotonic() - progress > STALL_SECONDS:
+            return
+        await asyncio.sleep(0.5)
 
 
 def _profile(server: Server, directory: Path, rate: int, seconds: float) -> subprocess.Popen[bytes]:
@@ -213,7 +222,7 @@ def e2e_table(results: list[TargetResult]) -> str:
              "p99 / p99 at the lowest rate;",
              "outbox = messages still queued for Slack when the rate's work was stored)",
              f"{'target':<9}{'rate/s':>7}{'sent':>7}{'stored':>7}{'lost':>6}{'p50':>7}{'p99':>7}{'max':>7}"
-             f"{'/1s':>7}{'/low':>7}{'outbox':>8}"]
+             f"{'/1s':>8}{'/low':>8}{'outbox':>8}"]
     for target in results:
         if target.name == "bare" or not target.rates:
             continue
@@ -221,8 +230,8 @@ def e2e_table(results: list[TargetResult]) -> str:
         for r in target.rates:
             p99 = r.e2e_p(99)
             lines.append(f"{r.target:<9}{r.rate:>7}{r.stored_of:>7}{len(r.e2e):>7}{r.lost:>6}{ms(r.e2e_p(50)):>7}"
-                         f"{ms(p99):>7}{ms(max(r.e2e, default=math.nan)):>7}{_ratio(p99 / E2E_TARGET):>7}"
-                         f"{_ratio(p99 / low if low > 0 else math.nan):>7}{r.outbox_pending:>8}")
+                         f"{ms(p99):>7}{ms(max(r.e2e, default=math.nan)):>7}{_ratio(p99 / E2E_TARGET):>8}"
+                         f"{_ratio(p99 / low if low > 0 else math.nan):>8}{r.outbox_pending:>8}")
     return "\n".join(lines)
 
 
@@ -294,7 +303,8 @@ def main() -> None:
     if args.profile:
         print(f"py-spy profiles in {args.profile}; summary: python -m bench.profile_summary {args.profile}/*.txt")
     print(f"(run took {time.monotonic() - started:.0f} s; load {args.seconds:.0f} s per rate; "
-          f"lost = not stored {DRAIN_SECONDS:.0f} s after the load ended)")
+          f"lost = never stored: missing when nothing new was stored for {STALL_SECONDS:.0f} s, "
+          f"or {DRAIN_SECONDS:.0f} s after the load ended)")
     print(ack_verdict(results))
     print(e2e_verdict(results))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 def summarise(path: Path, top: int, match: str | None) -> str:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -23,13 +24,23 @@ def summarise(path: Path, top: int, match: str | None) -> str:
         total += samples
         frames = stack.split(";")
         own[frames[-1]] += samples
+        packages[_package(frames[-1])] += samples
         for frame in set(frames):
             inclusive[frame] += samples
     def rows(counter: Counter[str]) -> list[str]:
         picked = [(f, n) for f, n in counter.most_common() if match is None or match in f][:top]
         return [f"  {100 * n / total:5.1f}%  {f}" for f, n in picked]
 
-    return "\n".join([f"{path.name}: {total} samples", "inclusive:", *rows(inclusive), "self:", *rows(own)])
+    by_package = [f"  {100 * n / total:5.1f}%  {name}" for name, n in packages.most_common(15)]
+    return "\n".join([f"{path.name}: {total} samples", "self time by package:", *by_package, "inclusive:",
+                      *rows(inclusive), "self:", *rows(own)])
+
+
+def _package(frame: str) -> str:
+    """The top-level package of a frame "function (package/module.py:line)"; ours by folder name."""
+    location = frame.rpartition("(")[2]
+    parts = location.split("/")
+    return parts[0] if len(parts) > 1 else location.split(".py")[0] or "?"
 
 
 def main() -> None:

@@ -146,7 +146,8 @@ def requests_for(world: World, fake: FakeApi, count: int, kinds: tuple[str, ...]
 
 @dataclass
 class Marks:
-    """The highest row ids already read, so each look reads only what is new."""
+    """The highest row ids before a rate's load. Everything above is read again at each look: on
+    PostgreSQL ids are handed out before commit, so a row with a lower id can appear after a higher one."""
 
     question: int = 0
     reply: int = 0
@@ -164,26 +165,19 @@ async def baseline(engine: AsyncEngine) -> Marks:
 
 
 async def read_stored(engine: AsyncEngine, marks: Marks) -> None:
-    """Add the keys of newly stored work with the time the bot stored it: the row's own timestamp,
-    written by the handler inside the transaction that stores it (same machine clock as the sender)."""
+    """Add the keys of stored work with the time the bot stored it: the row's own timestamp, written
+    by the handler inside the transaction that stores it (same machine clock as the sender)."""
     async with engine.connect() as db:
-        for qid, text, at in await db.execute(select(Question.id, Question.text, Question.asked_at)
-                                              .where(Question.id > marks.question)):
-            marks.question = max(marks.question, qid)
-            key = _marker(text, "bq")
-            if key:
+        for text, at in await db.execute(select(Question.text, Question.asked_at).where(Question.id > marks.question)):
+            if key := _marker(text, "bq"):
                 marks.stored[key] = at.timestamp()
-        for rid, text, at in await db.execute(select(Reply.id, Reply.text, Reply.created_at)
-                                              .where(Reply.id > marks.reply)):
-            marks.reply = max(marks.reply, rid)
-            key = _marker(text, "br")
-            if key:
+        for text, at in await db.execute(select(Reply.text, Reply.created_at).where(Reply.id > marks.reply)):
+            if key := _marker(text, "br"):
                 marks.stored[key] = at.timestamp()
-        for sid, qid, kind, at in await db.execute(select(Signal.id, Signal.question_id, Signal.kind,
-                                                          Signal.created_at).where(Signal.id > marks.signal)):
-            marks.signal = max(marks.signal, sid)
-            if kind == BUTTON_KIND:
-                marks.stored[f"s{qid}"] = at.timestamp()
+        signals = select(Signal.question_id, Signal.created_at).where(Signal.id > marks.signal,
+                                                                       Signal.kind == BUTTON_KIND)
+        for qid, at in await db.execute(signals):
+            marks.stored[f"s{qid}"] = at.timestamp()
 
 
 async def outbox_pending(engine: AsyncEngine) -> int:
