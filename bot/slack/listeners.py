@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import (
     ASK_MODAL,
@@ -65,13 +67,13 @@ class SlackListeners:
     async def ack_command(self, ack: Any, command: dict[str, Any], client: Any) -> None:
         await ack()
         if not command.get("text", "").strip():  # bare /vraag opens the form, within the trigger's 3 s
-            await client.views_open(trigger_id=command["trigger_id"],
-                                    view=ask_modal(self.deps.catalog, self.deps.policy.default_locale))
+            await _open_modal(client, command.get("trigger_id"),
+                              ask_modal(self.deps.catalog, self.deps.policy.default_locale))
 
     async def open_topics_modal(self, ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=topics_modal(self.deps.catalog, self.deps.policy.default_locale))
+        await _open_modal(client, body.get("trigger_id"),
+                          topics_modal(self.deps.catalog, self.deps.policy.default_locale))
 
     async def ack_ask_modal(self, ack: Any, view: dict[str, Any]) -> None:
         request = ask_request_from(view)
@@ -195,6 +197,18 @@ class SlackListeners:
             else:
                 await respond(text=reply.text, blocks=message_blocks(reply), response_type="ephemeral",
                               replace_original=False)
+
+
+async def _open_modal(client: Any, trigger_id: Any, view: dict[str, Any]) -> None:
+    """After the ack, a failure must not escape: bolt would then hold the HTTP answer for its 3 s ack
+    timeout and answer 404, and Slack would show the user an error (found by tests/fuzz)."""
+    if not isinstance(trigger_id, str) or not trigger_id:
+        log.warning("slack: no trigger_id, cannot open the modal")
+        return
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        log.warning("slack: views.open failed: %s", getattr(error, "response", error))
 
 
 def team_channel(command: dict[str, Any]) -> str | None:

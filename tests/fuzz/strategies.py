@@ -156,7 +156,8 @@ def broken(draw: st.DrawFn, text: str) -> str:
     if how == "cut":
         return text[:at]
     if how == "escape":
-        return text[:at] + draw(st.sampled_from(["%", "%Z", "%ZZ", "%u00e9", "%00", "%FF%FE", "&&=", "=&="])) + text[at:]
+        bad = draw(st.sampled_from(["%", "%Z", "%ZZ", "%u00e9", "%00", "%FF%FE", "&&=", "=&="]))
+        return text[:at] + bad + text[at:]
     if how == "splice":
         return text[:at] + draw(st.text(max_size=8)) + text[at:]
     return text + "&" + text
@@ -181,3 +182,22 @@ slack_texts_bodies = st.one_of(
     st.text(max_size=200),
 )
 slack_bodies = st.one_of(slack_texts_bodies.map(str.encode), st.binary(max_size=200))
+
+
+@dataclass(frozen=True)
+class Deep:
+    """JSON nested `depth` levels deep (as an object field, a payload= form or bare), built in the test."""
+
+    depth: int
+    shape: str
+
+    def build(self) -> bytes:
+        nested = '{"a":' * self.depth + "1" + "}" * self.depth
+        if self.shape == "event":
+            return ('{"type":"event_callback","event":' + nested + "}").encode()
+        if self.shape == "payload":
+            return ("payload=" + '{"type":"block_actions","actions":[' + nested + "]}").encode()
+        return nested.encode()
+
+
+deep_bodies = st.builds(Deep, depth=st.integers(50, 3000), shape=st.sampled_from(["event", "payload", "bare"]))

@@ -20,6 +20,7 @@ from tests.fuzz.harness import entered, post_raw, slack_target, slack_world, tab
 from tests.fuzz.strategies import Huge, content_types, header_text, huge_bodies, slack_bodies
 
 SECRET = "test-signing-secret"
+FORM = "application/x-www-form-urlencoded"
 BATCH = 10
 
 
@@ -126,7 +127,7 @@ def test_unsigned_forged_and_stale_requests_are_refused_and_store_nothing(slack)
 
 
 def test_bodies_over_the_limit_are_refused_and_big_ones_below_it_do_no_harm(slack):
-    loop, bot, runtime = slack
+    loop, bot, _ = slack
     before = _snapshot(bot)
 
     @fuzz(budget.SLACK_HUGE // 4)
@@ -137,7 +138,7 @@ def test_bodies_over_the_limit_are_refused_and_big_ones_below_it_do_no_harm(slac
             for huge, kind, signed in requests:  # one at a time: megabytes each
                 body = huge.build()
                 now = str(int(time.time()))
-                headers = {"Content-Type": "application/json" if kind == "json" else "application/x-www-form-urlencoded"}
+                headers = {"Content-Type": "application/json" if kind == "json" else FORM}
                 if signed:
                     headers |= {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": signature(body, SECRET, now)}
                 statuses.append((len(body), signed, await post_raw(bot.session, f"{bot.url}/slack/events", body,
