@@ -134,6 +134,10 @@ class WorkspaceRepository(Protocol):
 class PersonRepository(Protocol):
     async def get(self, person_id: int) -> PersonRecord | None: ...
 
+    async def get_many(self, person_ids: Sequence[int]) -> list[PersonRecord]:
+        """Those of these people who exist, in one query; order not defined."""
+        ...
+
     async def by_external_id(self, workspace_id: int, external_id: str) -> PersonRecord | None: ...
 
     async def by_handle(self, workspace_id: int, handle: str) -> PersonRecord | None: ...
@@ -316,6 +320,10 @@ class OutboxRepository(Protocol):
 
     async def count_for_channel(self, channel: str, kind: str) -> int:
         """How many messages of this kind were ever queued for the channel (rotates texts)."""
+
+    async def existing(self, dedupe_keys: Sequence[str]) -> set[str]:
+        """Those of these keys that were ever queued (any status), in one query or a few."""
+        ...
 
     async def exists(self, dedupe_key: str) -> bool:
         """Whether a message with this key was queued already, whatever became of it."""

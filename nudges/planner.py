@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from handlers.context import Policy
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import Catalog, Clock, PersonRecord, QuestionRecord, UnitOfWork, UnitOfWorkFactory
+from handlers.ports import (
+    Catalog,
+    Clock,
+    PersonRecord,
+    QuestionRecord,
+    TeamScheduleRecord,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from handlers.queueing import dedupe_key
 from handlers.schedule_time import WeeklyTime, latest_occurrence, week_period
 from handlers.team_nudges import next_send, team_key, weekly_time
@@ -47,7 +55,11 @@ class WeeklyPlanner:
         """Queue every weekly message that is due now; returns how many were queued to send."""
         now = self._clock.now()
         async with self._uow() as uow:
-            channels = [s.channel for s in await uow.team_schedules.enabled()]
+            # One look-up of this week's keys for every channel, so a tick with nothing new to
+            # queue costs two queries, not a transaction per channel (bench/fanout.py).
+            keys = {s.channel: _current_team_key(s, now) for s in await uow.team_schedules.enabled()}
+            queued_already = await uow.outbox.existing([k for k in keys.values() if k is not None])
+        channels = [channel for channel, key in keys.items() if key not in queued_already]
         queued = 0
         for channel in channels:
             try:
@@ -93,23 +105,31 @@ class WeeklyPlanner:
             for question in recent:
                 if question.expert_id is not None:
                     by_expert[question.expert_id].append(question)
+            # Everyone at once (people, and whose summary is queued already): with thousands of
+            # experts a query each made every planning tick take seconds (bench/insights.py).
+            people = [p for p in await uow.people.get_many(sorted(by_expert)) if not p.unreachable]
+            keys = {p.id: self._expert_moment(p, now)[2] for p in people}
+            queued_already = await uow.outbox.existing(list(keys.values()))
             queued = 0
-            for expert_id, answered in sorted(by_expert.items()):
-                person = await uow.people.get(expert_id)
-                if person is not None and not person.unreachable:
-                    queued += await self._plan_expert(uow, person, answered, now)
+            for person in sorted(people, key=lambda p: p.id):
+                if keys[person.id] not in queued_already:
+                    queued += await self._plan_expert(uow, person, by_expert[person.id], now)
         return queued
+
+    def _expert_moment(self, person: PersonRecord, now: datetime) -> tuple[datetime, str, str]:
+        """(latest send moment, its ISO week, outbox key) of the person's summary."""
+        zone = _zone(person.time_zone, self._policy.default_time_zone)
+        due = latest_occurrence(WeeklyTime(*EXPERT_SUMMARY, zone), now)
+        period = week_period(due, zone)
+        return due, period, dedupe_key(OutgoingMessage(MessageKind.WEEKLY_EXPERT, "", person_id=person.id), period)
 
     async def _plan_expert(self, uow: UnitOfWork, person: PersonRecord, answered: list[QuestionRecord],
                            now: datetime) -> int:
-        zone = _zone(person.time_zone, self._policy.default_time_zone)
-        due = latest_occurrence(WeeklyTime(*EXPERT_SUMMARY, zone), now)
+        due, period, key = self._expert_moment(person, now)
         week = [q for q in answered if q.first_reply_at is not None and due - WEEK <= q.first_reply_at < due]
         if not week:
             return 0
-        period = week_period(due, zone)
         empty = OutgoingMessage(MessageKind.WEEKLY_EXPERT, "", person_id=person.id)
-        key = dedupe_key(empty, period)
         if await uow.outbox.exists(key):
             return 0
         if now - due > self._grace:
@@ -128,6 +148,16 @@ class WeeklyPlanner:
             reason = f"due at {due.isoformat()}, more than {self._grace} before the bot got to it"
             await uow.outbox.mark_skipped(row.id, reason)
             log.warning("%s skipped (grace window passed): %s", key, reason)
+
+
+def _current_team_key(schedule: TeamScheduleRecord, now: datetime) -> str | None:
+    """The outbox key of the channel's latest send moment; None when it cannot be worked out
+    (``_plan_team`` then logs why)."""
+    try:
+        due = latest_occurrence(weekly_time(schedule), now)
+        return team_key(schedule.channel, week_period(due, schedule.time_zone))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return None
 
 
 def _zone(name: str, default: str) -> str:

@@ -31,17 +31,17 @@ class TeamWeek:
 
 
 async def gather_team_week(uow: UnitOfWork, workspace_id: int, end: datetime) -> TeamWeek:
+    # A handful of queries whatever the team's size: every round trip counts when the planner
+    # composes a message for each of hundreds of teams (bench/insights.py).
     start = end - WEEK
-    asked = await uow.questions.asked_between(workspace_id, start, end)
+    recent = await uow.questions.asked_between(workspace_id, end - WEEK * (TREND_WEEKS + 1), end)
+    asked = [q for q in recent if q.asked_at >= start]
     answered = await uow.questions.answered_between(start, end, workspace_id)
     signals = await uow.signals.for_questions([q.id for q in answered])
-    previous = [len(await uow.questions.asked_between(workspace_id, end - WEEK * (n + 1), end - WEEK * n))
+    previous = [sum(end - WEEK * (n + 1) <= q.asked_at < end - WEEK * n for q in recent)
                 for n in range(1, TREND_WEEKS + 1)]
-    names: dict[int, tuple[str, bool]] = {}
-    for expert_id in {q.expert_id for q in answered if q.expert_id is not None}:
-        person = await uow.people.get(expert_id)
-        if person is not None:
-            names[expert_id] = (person.display_name, person.recognition_opt_out)
+    experts = sorted({q.expert_id for q in answered if q.expert_id is not None})
+    names = {p.id: (p.display_name, p.recognition_opt_out) for p in await uow.people.get_many(experts)}
     return TeamWeek(week_figures(asked, answered, signals), previous, recognised(answered, names))
 
 

@@ -144,6 +144,8 @@ class Question(Base):
         Index("ix_questions_asker_id_topic_kind", "asker_id", "topic", "kind"),
         Index("ix_questions_workspace_id_thread_ref", "workspace_id", "thread_ref"),
         Index("ix_questions_workspace_id_asked_at", "workspace_id", "asked_at"),
+        Index("ix_questions_workspace_id_first_reply_at", "workspace_id", "first_reply_at"),  # a team's answers
+        Index("ix_questions_first_reply_at", "first_reply_at"),  # everyone's answers: experts' summaries
         Index("ix_questions_text_redacted_at_asked_at", "text_redacted_at", "asked_at"),  # retention
     )
 

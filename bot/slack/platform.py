@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from bot.slack.listeners import SlackListeners
-from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, make_client
+from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
 from handlers.context import Deps
 from handlers.ports import UnitOfWorkFactory
 from nudges.inflight import InFlight
@@ -33,8 +33,10 @@ class SlackParts:
 
 def slack_parts(settings: Settings, uow: UnitOfWorkFactory) -> SlackParts:
     assert settings.slack_bot_token is not None
-    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    return SlackParts(client, SlackMessenger(client, uow), SlackPresence(client))
+    posts = PostPacer(settings.slack_posts_per_minute)
+    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, posts=posts)
+    messenger = SlackMessenger(client, uow, posts=posts)
+    return SlackParts(client, messenger, SlackPresence(client))
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +116,14 @@ class SqlOutboxRepository:
             .where(OutboxMessage.channel == channel, OutboxMessage.kind == kind)
         )
         return (await self._session.scalar(stmt)) or 0
+
+    async def existing(self, dedupe_keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        keys = list(dedupe_keys)
+        for start in range(0, len(keys), 500):  # well within any driver's limit on bound parameters
+            stmt = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys[start:start + 500]))
+            found.update(await self._session.scalars(stmt))
+        return found
 
     async def exists(self, dedupe_key: str) -> bool:
         stmt = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)

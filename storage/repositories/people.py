@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -45,6 +46,11 @@ class SqlPersonRepository:
 
     async def get(self, person_id: int) -> Person | None:
         return await self._session.get(Person, person_id)
+
+    async def get_many(self, person_ids: Sequence[int]) -> list[Person]:
+        if not person_ids:
+            return []
+        return list(await self._session.scalars(select(Person).where(Person.id.in_(list(person_ids)))))
 
     async def by_external_id(self, workspace_id: int, external_id: str) -> Person | None:
         stmt = select(Person).where(Person.workspace_id == workspace_id, Person.external_id == external_id)
