@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -252,7 +253,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(3.0)  # anything sent twice would arrive now
         finally:
             if profiler is not None:
-                profiler.send_signal(subprocess.signal.SIGINT)
+                profiler.send_signal(signal.SIGINT)
                 with suppress(subprocess.TimeoutExpired):
                     profiler.wait(60)
             await asyncio.to_thread(stop, process)

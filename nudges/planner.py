@@ -55,11 +55,14 @@ class WeeklyPlanner:
         """Queue every weekly message that is due now; returns how many were queued to send."""
         now = self._clock.now()
         async with self._uow() as uow:
-            # One look-up of this week's keys for every channel, so a tick with nothing new to
-            # queue costs two queries, not a transaction per channel (bench/fanout.py).
-            keys = {s.channel: _current_team_key(s, now) for s in await uow.team_schedules.enabled()}
-            queued_already = await uow.outbox.existing([k for k in keys.values() if k is not None])
-        channels = [channel for channel, key in keys.items() if key not in queued_already]
+            # Settle the common cases for every channel at once (not due since the setting changed,
+            # or queued already), so a tick with nothing new costs two queries, not a transaction
+            # per channel (bench/fanout.py). _plan_team checks again, in its own transaction.
+            schedules = await uow.team_schedules.enabled()
+            moments = {s.channel: _latest_moment(s, now) for s in schedules}
+            queued_already = await uow.outbox.existing([m[1] for m in moments.values() if m is not None])
+        channels = [s.channel for s in schedules if (moment := moments[s.channel]) is None
+                    or (moment[0] >= s.updated_at and moment[1] not in queued_already)]
         queued = 0
         for channel in channels:
             try:
@@ -150,12 +153,12 @@ class WeeklyPlanner:
             log.warning("%s skipped (grace window passed): %s", key, reason)
 
 
-def _current_team_key(schedule: TeamScheduleRecord, now: datetime) -> str | None:
-    """The outbox key of the channel's latest send moment; None when it cannot be worked out
+def _latest_moment(schedule: TeamScheduleRecord, now: datetime) -> tuple[datetime, str] | None:
+    """The channel's latest send moment and its outbox key; None when they cannot be worked out
     (``_plan_team`` then logs why)."""
     try:
         due = latest_occurrence(weekly_time(schedule), now)
-        return team_key(schedule.channel, week_period(due, schedule.time_zone))
+        return due, team_key(schedule.channel, week_period(due, schedule.time_zone))
     except (ValueError, KeyError, ZoneInfoNotFoundError):
         return None
 
