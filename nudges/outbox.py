@@ -1,7 +1,8 @@
 """Delivery of queued messages: claim a due outbox row, send it, record the result.
 
-Each row is claimed, sent and marked in one transaction; on PostgreSQL the claim locks the row
-with SKIP LOCKED, so any number of replicas can run this and each row goes out once.
+A row is claimed in one short transaction (on PostgreSQL with SKIP LOCKED, plus a lease and an
+attempt marker), sent outside any transaction, and its result recorded in another; so any number
+of replicas can run this, a slow platform holds no lock, and each row goes out once.
 """
 
 from __future__ import annotations

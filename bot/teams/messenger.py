@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {412, 429, 502, 504}  # what Microsoft's rate-limit guide says to retry
 SENDS_PER_SECOND = 7  # per bot per conversation (FACTS T5)
+SEND_TIMEOUT_SECONDS = 15.0  # one Bot Connector call; a hanging connector must not hold an outbox worker
 
 
 class TeamsSendError(TransientSendError):
@@ -77,8 +78,9 @@ class Pacer:
 
 class TeamsMessenger:
     def __init__(self, adapter: CloudAdapter, app_id: str, uow: UnitOfWorkFactory, catalog: Catalog,
-                 attempts: int = 3) -> None:
+                 attempts: int = 3, send_timeout: float = SEND_TIMEOUT_SECONDS) -> None:
         self._adapter = adapter
+        self._send_timeout = send_timeout
         self._app_id = app_id
         self._uow = uow
         self._catalog = catalog
@@ -111,7 +113,8 @@ class TeamsMessenger:
                 sent.append(response.id if response else "")
 
         try:
-            await self._adapter.continue_conversation(reference, deliver, self._app_id)
+            async with asyncio.timeout(self._send_timeout):
+                await self._adapter.continue_conversation(reference, deliver, self._app_id)
             if failed:
                 raise failed[0]
         except HttpOperationError as error:

@@ -59,6 +59,7 @@ class _Fault:
     headers: dict[str, str]
     conversation_id: str | None
     kinds: tuple[str, ...]
+    delay: float = 0.0  # seconds before answering: longer than the client waits is a hang
 
 
 def _blocked_body() -> str:
@@ -118,6 +119,11 @@ class FakeConnector(LoopbackServer):
         phrase = HTTPStatus(status).phrase
         body = _error(phrase.replace(" ", ""), f"{status} {phrase}")
         self._add_fault(times, _Fault(status, body, {}, conversation_id, kinds))
+
+    def hang(self, seconds: float, times: int = 1, status: int = 503, kinds: tuple[str, ...] = ACTIVITY_POSTS) -> None:
+        """The next `times` activity posts get no answer for `seconds`, then `status` (not delivered)."""
+        body = _error("ServiceUnavailable", "the connector did not answer in time")
+        self._add_fault(times, _Fault(status, body, {}, None, kinds, delay=seconds))
 
     def block(self, conversation_id: str) -> None:
         """Every write (post, update, delete) to `conversation_id` answers 403 MessageWritesBlocked, for good."""
@@ -235,6 +241,8 @@ class FakeConnector(LoopbackServer):
         sent = await self._record(request, kind[request.method])
         fault = self._take_fault(sent)
         if fault is not None:
+            sent.status = fault.status  # decided now: a caller that gives up mid-hang got nothing delivered
+            await asyncio.sleep(fault.delay)
             return self._answer(sent, fault.status, fault.body, fault.headers)
         if sent.kind == DELETE:
             return self._answer(sent, 200)

@@ -142,3 +142,18 @@ async def test_teams_500s_and_502s_then_recovery_deliver_the_message_once(teams,
     delivered = fake.delivered("19:team-channel@thread.tacv2")
     assert len(delivered) == 1
     assert "Vragen stellen hoort bij het werk." in FakeConnector.all_text(delivered[0].body)
+
+
+async def test_a_hanging_bot_connector_is_given_up_on_and_retried_by_the_outbox(teams, sqlite_uow_factory):
+    fake, clock, dispatcher = teams
+    dispatcher._messenger._send_timeout = 0.5  # seconds; the fake would hang for 30
+    message = OutgoingMessage(MessageKind.WEEKLY_TEAM, "Twijfel? Vragen is werk.",
+                              channel="teams:19:team-channel@thread.tacv2", private=False)
+    row_id = await queue(sqlite_uow_factory, clock, message)
+    fake.hang(30.0, times=3)  # every quick retry of the messenger hangs too: the outbox takes over
+    await dispatcher.dispatch_due()
+    waiting = await outbox_row(sqlite_uow_factory, row_id)
+    assert waiting.status == "pending" and "unreachable" in waiting.last_error  # given up on, not answered
+    row = await drive_until_sent(dispatcher, clock, sqlite_uow_factory, row_id)
+    assert row.status == "sent" and row.attempts >= 2, (row.attempts, row.last_error)
+    assert len(fake.delivered("19:team-channel@thread.tacv2")) == 1
