@@ -180,3 +180,20 @@ async def test_readyz_stays_ready_when_a_newer_release_already_migrated(tmp_path
             status, body = response.status, await response.json()
     assert status == 200, body
     assert "newer than this version" in body["checks"]["migrations"]
+
+
+async def test_teams_log_lines_carry_request_ids_and_no_message_text(sqlite_database_url, json_logs):
+    from tests.e2e.teams_bot import running_teams_bot
+    from tests.e2e.test_teams import CARD_KEY, ask_anna
+
+    async with running_teams_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as teams:
+        qid = await ask_anna(teams, QUESTION)
+        await teams.submit("anna", {CARD_KEY: "answer", "value": str(qid), "answer": f"Ja, {QUESTION} klopt."})
+        await until(lambda: teams.rows("SELECT id FROM replies"))
+        async with teams.session.post(f"{teams.url}/api/messages", data=b"x", headers={
+                "Content-Type": "text/plain", "X-Request-ID": "req-teams-0001"}) as response:
+            status = response.status
+    assert status == 415  # refused, and logged with its request id
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert any(line.get("request_id") == "req-teams-0001" for line in lines), lines
+    assert "GEHEIME-CONTRACT-7731" not in json_logs.getvalue()
