@@ -190,6 +190,10 @@ class SqlOutboxRepository:
         """With ``retry_at`` the row stays pending and comes due again then; without, it is
         given up (status failed). ``now`` is accepted for symmetry; nothing stores it yet."""
         row = await self._row(row_id)
+        if row.status == OutboxStatus.SENT.value:
+            # A send that outlived its lease: another replica has delivered the row since. Leave it
+            # sent, or it would go out again (possibly after retention removed its text).
+            return
         row.attempts += 1
         row.last_error = error
         if retry_at is None:

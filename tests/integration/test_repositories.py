@@ -589,6 +589,23 @@ async def test_claim_due_with_a_lease(uow_factory: UowFactory) -> None:
         assert await uow.outbox.claim_due(NOW + minutes(60), limit=10) == []
 
 
+async def test_a_late_failure_does_not_reopen_a_row_another_replica_sent(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        row = await uow.outbox.add(dedupe_key="late", message=message(channel="C1"), period="p", due_at=NOW, now=NOW)
+        assert row is not None
+    async with uow_factory() as uow:  # replica A claims; its send outlives the lease
+        await uow.outbox.claim_due(NOW, limit=1, lease_until=NOW + minutes(2))
+    async with uow_factory() as uow:  # replica B takes it over after the lease and delivers it
+        await uow.outbox.claim_due(NOW + minutes(3), limit=1, lease_until=NOW + minutes(5))
+        await uow.outbox.mark_sent(row.id, NOW + minutes(3))
+    async with uow_factory() as uow:  # then A's send times out: it must not make the row pending again
+        await uow.outbox.mark_failed(row.id, "timeout", NOW + minutes(4), NOW + minutes(6))
+    async with uow_factory() as uow:
+        stored = await uow.session.get(OutboxMessage, row.id)
+        assert (stored.status, stored.attempts, stored.last_error) == (OutboxStatus.SENT, 1, None)
+        assert await uow.outbox.claim_due(NOW + minutes(60), limit=10) == []
+
+
 async def test_mark_sent_failed_skipped(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         rows = {}
