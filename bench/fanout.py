@@ -61,7 +61,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=10, help="workspace-wide burst allowance, calls")
     parser.add_argument("--inject", type=float, default=0.05, help="share of calls answered 429 anyway")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of those 429s, seconds")
-    parser.add_argument("--quiet-seconds", type=float, default=8.0, help="ack latency before the fan-out")
+    parser.add_argument("--quiet-seconds", type=float, default=20.0, help="ack latency before the fan-out")
     parser.add_argument("--ack-interval", type=float, default=0.25, help="seconds between trickle requests")
     parser.add_argument("--bot-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra setting for the bot, e.g. VRAAGBOT_OUTBOX_CONCURRENCY=1")
