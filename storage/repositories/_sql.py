@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, func, select
+from sqlalchemy import ColumnElement, Result, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -40,3 +40,26 @@ async def text_backlog(
         await session.execute(select(func.count(), func.min(moment), func.max(moment)).where(*where))
     ).one()
     return TextBacklog(count=int(count or 0), oldest=oldest, newest=newest)
+
+
+async def redact_oldest(session: AsyncSession, model: type[Any], moment: InstrumentedAttribute[Any],
+                        due: tuple[ColumnElement[bool], ...], cleared: dict[str, Any], now: Any, limit: int) -> int:
+    """Clear the ``cleared`` columns of at most ``limit`` rows matching ``due``, oldest ``moment``
+    first, and stamp ``text_redacted_at``; returns how many rows changed (retention).
+
+    SKIP LOCKED (PostgreSQL): a row someone is working on right now waits for the next run instead
+    of stalling this one, and a second replica running the same job takes other rows. Two
+    statements on purpose: as an IN (subquery) PostgreSQL may run the locking LIMIT query again
+    mid-update, skip the rows just updated and so take more than ``limit``.
+    """
+    chosen = select(model.id).where(*due).order_by(moment, model.id).limit(limit).with_for_update(skip_locked=True)
+    ids = list(await session.scalars(chosen))
+    if not ids:
+        return 0
+    stmt = (
+        update(model)
+        .where(model.id.in_(ids), *due)
+        .values(**cleared, text_redacted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected(await session.execute(stmt))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
 from handlers.ports import TextBacklog
-from storage.repositories._sql import affected, text_backlog
+from storage.repositories._sql import affected, redact_oldest, text_backlog
 from storage.tables import Question, Reply, Signal
 
 
@@ -146,29 +146,8 @@ class SqlQuestionRepository:
         return await text_backlog(self._session, Question.asked_at, *self._text_due(before))
 
     async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
-        # SKIP LOCKED (PostgreSQL): a question someone is answering right now waits for the next run
-        # instead of stalling this one; a second replica running the same job takes other rows.
-        # Two statements on purpose: as an IN (subquery) PostgreSQL may run the locking LIMIT query
-        # again mid-update, skip the rows just updated and so take more than ``limit``.
-        due = (
-            select(Question.id)
-            .where(*self._text_due(before))
-            .order_by(Question.asked_at, Question.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return await self._redact(list(await self._session.scalars(due)), before, now)
-
-    async def _redact(self, ids: list[int], before: datetime, now: datetime) -> int:
-        if not ids:
-            return 0
-        stmt = (
-            update(Question)
-            .where(Question.id.in_(ids), *self._text_due(before))
-            .values(text=None, first_assessment=None, text_redacted_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return affected(await self._session.execute(stmt))
+        return await redact_oldest(self._session, Question, Question.asked_at, self._text_due(before),
+                                   {"text": None, "first_assessment": None}, now, limit)
 
 
 class SqlReplyRepository:
@@ -220,25 +199,8 @@ class SqlReplyRepository:
         return await text_backlog(self._session, Reply.created_at, *self._text_due(before))
 
     async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
-        due = (
-            select(Reply.id)
-            .where(*self._text_due(before))
-            .order_by(Reply.created_at, Reply.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return await self._redact(list(await self._session.scalars(due)), before, now)
-
-    async def _redact(self, ids: list[int], before: datetime, now: datetime) -> int:
-        if not ids:
-            return 0
-        stmt = (
-            update(Reply)
-            .where(Reply.id.in_(ids), *self._text_due(before))
-            .values(text=None, text_redacted_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return affected(await self._session.execute(stmt))
+        return await redact_oldest(self._session, Reply, Reply.created_at, self._text_due(before), {"text": None},
+                                   now, limit)
 
 
 class SqlSignalRepository:
