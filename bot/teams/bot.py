@@ -93,12 +93,13 @@ class VraagbotTeamsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
-        action = (activity.value or {}).get("action") or {}
-        data = dict(action.get("data") or {})
-        data.setdefault(ACTION_KEY, action.get("verb"))
+            response = await super().on_invoke_activity(turn_context)
+            if response is None or response.status == 501:  # botbuilder's "no handler": the sender asked wrong
+                return InvokeResponse(status=400)
+            return response
+        data = _card_data(activity.value)
         actor = actor_of(activity)
-        if data.get(ACTION_KEY) not in KNOWN_SUBMITS:
+        if not isinstance(data.get(ACTION_KEY), str) or data[ACTION_KEY] not in KNOWN_SUBMITS:
             text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.unknown_invoke")
             return _invoke_message(text)
         await self._remember(activity, actor)
@@ -113,7 +114,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             return await dispatch.handle_command(self.deps, actor, Ask(_ask_request(data)))
         if kind == ANSWER:
             try:
-                question_id = int(data.get("value", ""))
+                question_id = int(str(data.get("value", "")))
             except ValueError:
                 question_id = 0
             return await dispatch.handle_reply(self.deps, actor, question_id, str(data.get("answer") or ""))
@@ -175,6 +176,18 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         for reply in result.replies:
             for activity in activities_for(reply, self.deps.catalog, locale):
                 await turn_context.send_activity(activity)
+
+
+def _card_data(value: Any) -> dict[str, Any]:
+    """The data of an Action.Execute, with its verb as the action when the data names none. Any part
+    may be missing or of the wrong type in a request not made by Teams: then there is no action."""
+    action = value.get("action") if isinstance(value, dict) else None
+    if not isinstance(action, dict):
+        return {}
+    data = action.get("data")
+    data = dict(data) if isinstance(data, dict) else {}
+    data.setdefault(ACTION_KEY, action.get("verb"))
+    return data
 
 
 def _invoke_message(text: str) -> InvokeResponse:

@@ -9,7 +9,7 @@ import copy
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from hypothesis import strategies as st
 
@@ -18,6 +18,8 @@ from tests.e2e import slack_requests as sr
 from tests.e2e.slack_bot import USERS
 
 MIB = 1024 * 1024
+# Placeholder for a response_url; tests swap in their fake's own (see `with_response_url`).
+RESPONSE_URL = "http://response.invalid/fuzz"
 ACTION_IDS = [a.value for a in Action] + ["open_topics_modal", "answer", "ask_form"]
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
@@ -94,7 +96,7 @@ slack_texts = st.sampled_from(["help", "mijn-gegevens", "vergeet-mij", "rol", "r
 @st.composite
 def slack_command_fields(draw: st.DrawFn) -> dict[str, Any]:
     body = sr.slash_command(draw(slack_texts), user_id=draw(slack_users), user_name="fuzz",
-                            response_url="http://127.0.0.1:1/response", trigger_id="trigger-fuzz",
+                            response_url=RESPONSE_URL, trigger_id="trigger-fuzz",
                             channel_id=draw(st.sampled_from(["C0001", "D0001", ""])))
     return dict(parse_qsl(body, keep_blank_values=True))
 
@@ -104,7 +106,7 @@ def slack_interactive_payloads(draw: st.DrawFn) -> dict[str, Any]:
     user = draw(slack_users)
     if draw(st.booleans()):
         body = sr.block_action(draw(st.sampled_from(ACTION_IDS) | st.text(max_size=20)), draw(id_values),
-                               user_id=user, user_name="fuzz", response_url="http://127.0.0.1:1/response",
+                               user_id=user, user_name="fuzz", response_url=RESPONSE_URL,
                                trigger_id="trigger-fuzz")
     else:
         values = {"expert": {"value": {"type": "users_select", "selected_user": draw(slack_users)}},
@@ -201,3 +203,86 @@ class Deep:
 
 
 deep_bodies = st.builds(Deep, depth=st.integers(50, 3000), shape=st.sampled_from(["event", "payload", "bare"]))
+
+
+def with_response_url(body: bytes, url: str) -> bytes:
+    """Point the placeholder response_url (form-encoded, as in commands and payload= forms) at `url`."""
+    return body.replace(quote(RESPONSE_URL, safe="").encode(), quote(url, safe="").encode())
+
+
+# --------------------------------------------------------------------------- Teams
+
+SERVICE_URL = "http://service.invalid/fuzz/"  # placeholder; tests swap in their FakeConnector's (`with_service_url`)
+TEAMS_USERS = ["29:sanne", "29:anna", "29:lotte", "29:eve", "", "28:bot-app-id"]
+CARD_KEY = "vraagbot_action"
+SUBMIT_KINDS = [*ACTION_IDS, "unknown"]
+
+card_values = st.one_of(
+    st.fixed_dictionaries({CARD_KEY: st.sampled_from(SUBMIT_KINDS), "value": id_values | json_values},
+                          optional={"answer": st.text(max_size=40) | json_values, "expert": json_values,
+                                    "question": json_values, "kind": json_values, "urgent": json_values}),
+    st.fixed_dictionaries({CARD_KEY: json_values}),
+    json_values,
+)
+teams_texts = st.sampled_from(["help", "vraag", "ask", "mijn gegevens", "vergeet mij", "rol contracten",
+                               "vraag <at>Anna de Vries</at> Mag dit?", "", "<at>vraagbot</at>"]) | st.text(max_size=60)
+
+
+@st.composite
+def teams_activities(draw: st.DrawFn) -> dict[str, Any]:
+    """A real-shaped inbound activity (tests/e2e/teams_activities.py builders)."""
+    from tests.e2e import teams_activities as ta
+
+    user = draw(st.sampled_from(TEAMS_USERS))
+    kind = draw(st.sampled_from(["message", "submit", "invoke", "channel", "team_added", "personal_added"]))
+    if kind == "message":
+        return ta.personal_message(draw(teams_texts), user_id=user, user_name="Fuzz", service_url=SERVICE_URL)
+    if kind == "submit":
+        return ta.personal_message("", user_id=user, user_name="Fuzz", service_url=SERVICE_URL,
+                                   value=draw(card_values.filter(lambda v: isinstance(v, dict))))
+    if kind == "invoke":
+        activity = ta.invoke_action_execute(draw(st.sampled_from(SUBMIT_KINDS) | st.text(max_size=12)), {},
+                                            user_id=user, service_url=SERVICE_URL)
+        activity["value"]["action"]["data"] = draw(card_values)
+        if draw(st.booleans()):
+            activity["name"] = draw(st.sampled_from(["composeExtension/query", "task/fetch", "signin/verifyState",
+                                                     "fileConsent/invoke", ""]) | st.text(max_size=20))
+        return activity
+    if kind == "channel":
+        return ta.channel_mention(draw(teams_texts), user_id=user, user_name="Fuzz", service_url=SERVICE_URL)
+    if kind == "team_added":
+        return ta.bot_added_to_team(service_url=SERVICE_URL)
+    return ta.bot_added_personal(user or "29:x", service_url=SERVICE_URL)
+
+
+@st.composite
+def retyped(draw: st.DrawFn, activity: dict[str, Any]) -> dict[str, Any]:
+    """An activity whose `type` is random but still a string (anything else is refused up front)."""
+    activity = dict(activity)
+    activity["type"] = draw(st.sampled_from(["message", "invoke", "conversationUpdate", "event", "messageReaction",
+                                             "installationUpdate", "typing", "endOfConversation", "messageUpdate",
+                                             "messageDelete", "trace", "handoff", ""]) | st.text(max_size=12))
+    return activity
+
+
+teams_documents = st.one_of(
+    teams_activities(),
+    teams_activities().flatmap(mutated),
+    teams_activities().flatmap(mutated).filter(lambda a: isinstance(a, dict)).flatmap(retyped),
+    teams_activities().flatmap(retyped),
+    st.fixed_dictionaries({"type": st.text(max_size=12)}, optional={"serviceUrl": st.just(SERVICE_URL),
+                                                                   "from": json_values, "conversation": json_values,
+                                                                   "value": json_values, "text": json_values}),
+)
+teams_bodies = st.one_of(
+    teams_documents.map(lambda d: json.dumps(d).encode()),
+    teams_documents.map(json.dumps).flatmap(broken).map(str.encode),
+    json_values.map(lambda v: json.dumps(v).encode()),  # non-object JSON, or objects without a type
+    st.binary(max_size=200),
+    st.text(max_size=200).map(str.encode),
+    deep_bodies.map(Deep.build),
+)
+
+
+def with_service_url(body: bytes, url: str) -> bytes:
+    return body.replace(SERVICE_URL.encode(), url.encode())
