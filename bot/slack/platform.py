@@ -13,6 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
+from bot.slack.guard import MALFORMED, malformed, refusal, refuse_malformed
 from bot.slack.listeners import SlackListeners
 from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
 from handlers.context import Deps
@@ -54,8 +55,15 @@ class SlackPlatform:
         except UnicodeDecodeError:
             log.warning("slack request refused: body is not UTF-8")
             return web.json_response({"error": "body must be UTF-8"}, status=400)
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
-        response = await self.app.async_dispatch(bolt_request)
+        headers = dict(request.headers)
+        if (refused := refusal(body, headers)) is not None:
+            return refused
+        try:
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
+            response = await self.app.async_dispatch(bolt_request)
+        except MALFORMED as error:  # bolt reads fields every Slack payload has; see bot/slack/guard.py
+            log.warning("slack request refused: payload not understood (%s: %s)", type(error).__name__, error)
+            return malformed()
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
@@ -74,6 +82,7 @@ def slack_platform(settings: Settings, deps: Deps, parts: SlackParts) -> SlackPl
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(client=parts.client, signing_secret=secret, process_before_response=False,
                    request_verification_enabled=bool(secret))
+    app.error(refuse_malformed)
     inflight = InFlight()
     SlackListeners(deps, SlackDirectory(parts.client), parts.messenger, inflight).register(app)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
