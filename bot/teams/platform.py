@@ -47,6 +47,20 @@ def _is_activity(body: object) -> bool:
         and body["serviceUrl"].startswith(("https://", "http://"))
 
 
+def _bearer_with_issuer(header: str) -> bool:
+    """Whether the header could be a Bot Framework token at all. botbuilder reads the `iss` claim before
+    it validates anything and fails with a KeyError (a 500) on a token without one (found by tests/fuzz).
+    The real check, signature included, is still botbuilder's."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return isinstance(claims.get("iss"), str)
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -86,6 +100,9 @@ class TeamsPlatform:
         if not _is_activity(body):
             log.warning("teams request refused: not an activity")
             return _error(400, "body must be an activity with a type")
+        if self.authenticated and not _bearer_with_issuer(request.headers.get("Authorization", "")):
+            log.warning("teams request refused: no bearer token with an issuer")
+            return _error(401, "unauthorized")
         try:
             response = await self.parts.adapter.process(request, self.bot)
         except web.HTTPUnauthorized:
