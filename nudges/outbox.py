@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -30,6 +31,42 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+class Turn:
+    def __init__(self, previous: asyncio.Future[None] | None, mine: asyncio.Future[None],
+                 release: Callable[[], None]) -> None:
+        self._previous = previous
+        self._mine = mine
+        self._release = release
+
+    async def wait(self) -> None:
+        if self._previous is not None:
+            await asyncio.shield(self._previous)  # a cancelled waiter must not cancel the turn before it
+
+    def done(self) -> None:
+        if not self._mine.done():
+            self._mine.set_result(None)
+        self._release()
+
+
+class Turns:
+    """One send at a time per recipient, in claim order: with concurrent workers an outcome
+    question must still arrive after the answer it asks about."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, asyncio.Future[None]] = {}
+
+    def join(self, recipient: str) -> Turn:
+        previous = self._last.get(recipient)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._last[recipient] = mine
+
+        def release() -> None:
+            if self._last.get(recipient) is mine:
+                del self._last[recipient]
+
+        return Turn(previous, mine, release)
+
+
 class OutboxDispatcher:
     def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 1000,
                  catalog: Catalog | None = None, lease: timedelta = LEASE, concurrency: int = 1) -> None:
@@ -42,6 +79,8 @@ class OutboxDispatcher:
         self._batch = batch
         self._lock = asyncio.Lock()  # one drain at a time per process; replicas coordinate via row locks
         self._stopping = False
+        self._claiming = asyncio.Lock()
+        self._turns = Turns()
 
     def stop(self) -> None:
         """Shutting down: finish the send in progress, claim nothing more (the rest stays queued)."""
@@ -72,15 +111,25 @@ class OutboxDispatcher:
     async def _dispatch_one(self) -> bool:
         # Claim and commit first, send outside any transaction, then record the result: a slow
         # platform never holds a database lock, and a crash mid-send only delays the row.
-        now = self._clock.now()
-        async with self._uow() as uow:
-            rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
-            # Exactly once: note the attempt before sending. An earlier attempt with no recorded
-            # outcome (its sender was killed, or the platform timed out) may have arrived after all.
-            in_doubt_since = await uow.outbox.begin_attempt(rows[0].id, now) if rows else None
-        if not rows:
-            return False
-        row = rows[0]
+        async with self._claiming:  # one claim at a time, so each recipient's turns follow the claim order
+            now = self._clock.now()
+            async with self._uow() as uow:
+                rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
+                # Exactly once: note the attempt before sending. An earlier attempt with no recorded
+                # outcome (its sender was killed, or the platform timed out) may have arrived after all.
+                in_doubt_since = await uow.outbox.begin_attempt(rows[0].id, now) if rows else None
+            if not rows:
+                return False
+            row = rows[0]
+            turn = self._turns.join(row.channel or f"person:{row.person_id}")
+        try:
+            await turn.wait()
+            await self._deliver(row, in_doubt_since)
+        finally:
+            turn.done()
+        return True
+
+    async def _deliver(self, row: OutboxRecord, in_doubt_since: datetime | None) -> None:
         message = replace(OutgoingMessage.from_payload(row.payload), delivery_key=f"outbox-{row.id}")
         try:
             earlier = await self._delivered_earlier(row, message, in_doubt_since) if in_doubt_since else None
@@ -99,7 +148,6 @@ class OutboxDispatcher:
                 await uow.outbox.mark_sent(row.id, sent_at)
                 if row.kind == MessageKind.QUESTION and row.question_id is not None:
                     await mark_delivered(uow, row.question_id, platform_id, sent_at)
-        return True
 
     async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime) -> str | None:
         """Ask the platform whether the in-doubt attempt arrived; its id if so. Platforms that

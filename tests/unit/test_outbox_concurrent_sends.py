@@ -64,3 +64,28 @@ async def test_one_at_a_time_the_stalled_send_holds_up_the_rest(world):
     messenger.release.set()
     assert await drain == 3
     assert messenger.sent == channels
+
+
+class SlowFirstMessenger:
+    """The first send takes a while; records what arrived, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        if not self.sent and message.text == "eerst":
+            await asyncio.sleep(0.3)
+        self.sent.append(message.text)
+        return None
+
+
+async def test_messages_to_one_person_keep_their_order_while_others_go_ahead(world):
+    sanne, anna = world.people["sanne"].id, world.people["anna"].id
+    async with world.uow() as uow:
+        for text, person_id in (("eerst", sanne), ("daarna", sanne), ("voor anna", anna)):
+            message = OutgoingMessage(MessageKind.NUDGE_CURT, text, person_id=person_id)
+            assert await queue(uow, world.clock, message, period=text)
+    messenger = SlowFirstMessenger()
+    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, catalog=CATALOG, concurrency=3)
+    assert await dispatcher.dispatch_due() == 3
+    assert messenger.sent == ["voor anna", "eerst", "daarna"]
