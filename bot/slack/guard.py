@@ -7,7 +7,6 @@ is not a number would each raise, and aiohttp or bolt would answer 500 (found by
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
