@@ -26,6 +26,10 @@ def is_connection_error(error: BaseException) -> bool:
 def _is_connection_error_itself(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
+    if isinstance(error, sa_exc.TimeoutError):
+        return True  # every pooled connection busy (overload): free again in a moment
+    if "database is locked" in str(error) and type(error).__name__ == "OperationalError":
+        return True  # SQLite: another writer held the lock past busy_timeout
     if isinstance(error, (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError,
                           asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
         return True
