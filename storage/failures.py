@@ -3,6 +3,8 @@ as opposed to a bug or a constraint violation (retrying would fail the same way)
 
 from __future__ import annotations
 
+import sqlite3
+
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
@@ -28,7 +30,7 @@ def _is_connection_error_itself(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.TimeoutError):
         return True  # every pooled connection busy (overload): free again in a moment
-    if "database is locked" in str(error) and type(error).__name__ == "OperationalError":
+    if isinstance(error, sqlite3.OperationalError) and "database is locked" in str(error):
         return True  # SQLite: another writer held the lock past busy_timeout
     if isinstance(error, (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError,
                           asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
