@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.curtness_cli import (
-    DEFAULT_DATA,
-    average_precision,
-    curtness_command,
-    curtness_eval_command,
-    evaluate,
-    load_external,
-    roc_auc,
-)
+from bot.curtness_cli import curtness_command, curtness_eval_command
+from curtness_eval.datasets import bundled_test_split, load_external
+from curtness_eval.metrics import average_precision, roc_auc
+from curtness_eval.report import evaluate
 
 
 def _json_lines(output: str) -> list[dict]:
@@ -44,7 +39,7 @@ def test_curtness_scores_each_valid_line() -> None:
     assert "id" not in out[0]
     assert out[1]["id"] == "r2" and out[1]["curt"] is True
     assert any("zoals ik al zei" in reason for reason in out[1]["reasons"])
-    assert out[2]["id"] == 3 and "fast_reply_interrupted_focus" in out[2]["reasons"]
+    assert out[2]["id"] == 3 and "context:fast_reply_interrupted_focus" in out[2]["reasons"]
     assert out[3]["curt"] is True
 
 
@@ -85,8 +80,8 @@ def test_curtness_empty_input_is_fine() -> None:
     assert result.stdout == ""
 
 
-def test_curtness_eval_test_split_prints_metrics() -> None:
-    result = CliRunner().invoke(curtness_eval_command, ["--split", "test"])
+def test_curtness_eval_shipped_test_split_prints_metrics() -> None:
+    result = CliRunner().invoke(curtness_eval_command, [])
     assert result.exit_code == 0, result.output
     assert "precision" in result.output
     assert "recall" in result.output
@@ -100,22 +95,24 @@ def test_curtness_eval_uses_given_data_and_lists_errors(tmp_path: Path) -> None:
     rows = [
         {"text": "Lees de handleiding.", "curt": True, "lang": "nl", "split": "test"},
         {"text": "Graag gedaan 🙂", "curt": False, "lang": "nl", "split": "test"},
-        {"text": "The deadline is Friday.", "curt": True, "lang": "en", "split": "test"},
+        {"text": "Graag gedaan, goeie vraag 🙂", "curt": True, "lang": "en", "split": "test"},
         {"text": "Spot on, carry on", "curt": False, "lang": "en", "split": "tune"},
     ]
     data.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
     result = CliRunner().invoke(curtness_eval_command, ["--data", str(data), "--split", "test"])
     assert result.exit_code == 0, result.output
     assert "misclassified: 1" in result.output
-    assert "FN" in result.output and "The deadline is Friday." in result.output
+    assert "FN" in result.output and "Graag gedaan, goeie vraag 🙂" in result.output
     missing = CliRunner().invoke(curtness_eval_command, ["--data", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code != 0
     assert "Traceback" not in missing.output
 
 
-def test_default_data_path_is_the_bundled_set() -> None:
-    assert DEFAULT_DATA.exists()
-    assert DEFAULT_DATA.name == "curtness_labelled.jsonl"
+def test_the_shipped_test_split_comes_from_the_package() -> None:
+    rows = bundled_test_split()
+    assert len(rows) >= 300 and {row["split"] for row in rows} == {"test"}
+    wrong = CliRunner().invoke(curtness_eval_command, ["--split", "train"])
+    assert wrong.exit_code != 0 and "--data" in wrong.output and "Traceback" not in wrong.output
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
@@ -144,7 +141,7 @@ def test_curtness_eval_external_incivility_layout(tmp_path: Path) -> None:
         ("Thanks, happy to help!", False),
         ("This is a mess.", True),
     ]
-    result = CliRunner().invoke(curtness_eval_command, ["--split", "test", "--external", str(tmp_path)])
+    result = CliRunner().invoke(curtness_eval_command, ["--external", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "incivility/gh" in result.output
 
@@ -177,16 +174,16 @@ def test_roc_auc_and_average_precision() -> None:
 
 def test_evaluate_groups_and_counts() -> None:
     records = [
-        {"text": "Nee.", "curt": True, "lang": "nl"},
+        {"text": "Zoek het zelf maar uit.", "curt": True, "lang": "nl"},
         {"text": "Klopt!", "curt": False, "lang": "nl"},
         {"text": "RTFM.", "curt": True, "lang": "en"},
-        {"text": "The ticket is with the network team.", "curt": True, "lang": "en"},
+        {"text": "Graag gedaan, goeie vraag 🙂 Thanks!", "curt": True, "lang": "en"},
     ]
-    result = evaluate(records, 0.45)
+    result = evaluate(records, 0.5)
     overall = result["overall"]
     assert overall["n"] == 4 and overall["positives"] == 3
     assert overall["tp"] == 2 and overall["fn"] == 1 and overall["fp"] == 0
     assert overall["precision"] == pytest.approx(1.0)
     assert overall["recall"] == pytest.approx(2 / 3)
     assert set(result["groups"]) == {"nl", "en"}
-    assert [item["text"] for item in result["misclassified"]] == ["The ticket is with the network team."]
+    assert [item["text"] for item in result["misclassified"]] == ["Graag gedaan, goeie vraag 🙂 Thanks!"]

@@ -75,7 +75,7 @@ async def test_curt_reply_gives_signal_and_private_reframing_to_asker_only(world
 
 async def test_asker_reports_curt_once_and_gets_one_reframing(world):
     qid = await asked(world)
-    await world.reply("anna", qid, "Nee.")
+    await world.reply("anna", qid, "Nee. Zoek het zelf maar uit.")  # detected curt: a bare "Nee." no longer is
     await world.drain()
     result = await world.press("sanne", Action.FELT_CURT, qid)
     assert result.ok
