@@ -34,6 +34,7 @@ from sqlalchemy import event
 from bench import pg
 from bench.insights_fill import fill
 from handlers.context import Policy
+from handlers.weeks import reported_week, team_time_zone
 from nudges.catalog import load_catalog
 from nudges.planner import WeeklyPlanner
 from nudges.weekly import WEEK, compose_team, gather_team_week
@@ -137,16 +138,17 @@ class Subject:
         self.catalog = load_catalog()
         self.policy = Policy(default_locale="nl", default_time_zone="Europe/Amsterdam", min_group_size=5,
                              team_nudge_admins_only=False, text_retention_days=90)
+        self.week = reported_week(end, team_time_zone(self.policy))  # the whole week a message at ``end`` is about
 
     async def figures(self, team: int) -> object:
         async with self.uow() as uow:
-            return await gather_team_week(uow, team, self.end)
+            return await gather_team_week(uow, team, self.week)
 
     async def compose_all(self) -> list[str]:
         texts = []
         for team in range(1, self.teams + 1):
             async with self.uow() as uow:
-                week = await gather_team_week(uow, team, self.end)
+                week = await gather_team_week(uow, team, self.week)
             texts.append(compose_team(self.catalog, "nl", team, week, self.policy.min_group_size))
         return texts
 

@@ -1,4 +1,5 @@
-"""The aiohttp web application: /healthz, /readyz, /metrics, /slack/events and /api/messages."""
+"""The aiohttp web application: /healthz, /readyz, /slack/events and /api/messages (metrics are on a
+listener of their own: bot/metrics.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import logging
 
 from aiohttp import web
 
-from bot.metrics import metrics_handler
+from bot.metrics import MetricsListener
+from bot.read_deadlines import body_deadline, server_options
 from bot.readiness import Readiness
 from bot.request_context import request_context
 from bot.runtime import Runtime
@@ -15,6 +17,7 @@ log = logging.getLogger(__name__)
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 READINESS_KEY = web.AppKey("readiness", Readiness)
+METRICS_KEY = web.AppKey("metrics", MetricsListener)
 # Share of the shutdown budget for open HTTP requests; the rest goes to background work and sends.
 REQUEST_SHARE = 0.2
 
@@ -25,25 +28,27 @@ async def healthz(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024,  # platform payloads are far below 1 MiB
-                          middlewares=[request_context])
+                          middlewares=[request_context, body_deadline(runtime.settings.http_body_seconds)],
+                          handler_args=server_options(runtime.settings))  # read deadlines: bot/read_deadlines.py
     readiness = Readiness(runtime.engine, lambda: runtime.scheduler.running, scheduler_expected=start_scheduler)
     app[RUNTIME_KEY] = runtime
     app[READINESS_KEY] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readiness.handle)
-    app.router.add_get("/metrics", metrics_handler(runtime.engine))
-    if runtime.slack is not None:
+    if runtime.slack is not None and runtime.slack.serves_http:  # Socket Mode: no HTTP route for Slack
         app.router.add_post("/slack/events", runtime.slack.handle)
-    if runtime.teams is not None:
+    if runtime.teams is not None:  # only with an app id or the local-testing switch (bot/runtime.py)
         app.router.add_post("/api/messages", runtime.teams.handle)
 
     async def lifecycle(app: web.Application):
         await runtime.start(scheduler=start_scheduler)
-        log.info("platforms: slack %s; teams on", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)")
+        log.info("platforms: slack %s; teams %s", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)",
+                 "on" if runtime.teams else "off (no MICROSOFT_APP_ID): no /api/messages")
         if runtime.teams is not None and not runtime.teams.authenticated:
             # Said when the endpoint opens, not when a runtime is built (the shell builds one too).
-            log.warning("teams: MICROSOFT_APP_ID is not set, so /api/messages accepts UNAUTHENTICATED requests "
-                        "(fine for the Bot Framework Emulator and local tests, never for production)")
+            log.warning("teams: VRAAGBOT_TEAMS_LOCAL_TESTING is on and MICROSOFT_APP_ID is not set, so /api/messages "
+                        "accepts UNAUTHENTICATED requests (for the Bot Framework Emulator and local tests on a "
+                        "loopback host, never for production)")
         yield
         budget = runtime.settings.shutdown_seconds * (1 - REQUEST_SHARE)
         log.info("shutting down: finishing running work and the current send (at most %.0fs)", budget)
@@ -55,6 +60,8 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
 
     app.on_shutdown.append(mark_stopping)
     app.cleanup_ctx.append(lifecycle)
+    app[METRICS_KEY] = MetricsListener(runtime.engine, runtime.settings)  # only with VRAAGBOT_METRICS_PORT
+    app.cleanup_ctx.append(app[METRICS_KEY])
     return app
 
 

@@ -44,6 +44,12 @@ def migrate() -> None:
 @click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="TCP port")
 def serve(host: str, port: int) -> None:
     settings = _settings()
+    from bot.teams.service_urls import is_loopback_host
+
+    if settings.teams_local_testing and not is_loopback_host(host):
+        click.echo(f"vraagbot: VRAAGBOT_TEAMS_LOCAL_TESTING=true serves /api/messages without authentication, so it "
+                   f"only runs on a loopback host (--host 127.0.0.1, ::1 or localhost), not {host!r}", err=True)
+        sys.exit(2)
 
     async def build() -> web.Application:
         from bot.app import create_app

@@ -16,6 +16,10 @@ import structlog
 TOKEN_PATTERN = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+)")
 MASK = "[redacted]"
 NOISY = ("aiohttp.access", "apscheduler", "alembic", "sqlalchemy")
+# What could end a line or rewrite a terminal: C0 controls (newline, carriage return, escape, ...), DEL,
+# C1 controls (NEL among them) and the Unicode line and paragraph separators.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 class SecretMasker:
@@ -36,9 +40,22 @@ class SecretMasker:
         return event
 
 
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def one_line(_logger: Any, _method: str, rendered: str) -> str:
+    """After the text renderer: one log record is one line, whatever a user id, a message text or a
+    traceback holds, so nobody can forge a log line (a traceback reads as \\n-separated on its line)."""
+    return CONTROL.sub(_escape, rendered)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
+    # JSON needs no such step: json.dumps escapes newlines and the other C0 controls, and (ASCII-only)
+    # everything beyond ASCII, the C1 controls and line separators among it.
+    renderers: list[Any] = ([structlog.processors.JSONRenderer()] if fmt == "json"
+                            else [structlog.dev.ConsoleRenderer(colors=False), one_line])
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.contextvars.merge_contextvars,  # request_id, bound per incoming request
@@ -50,7 +67,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,  # tracebacks into the same line, then masked too
             SecretMasker(secrets),
-            renderer,
+            *renderers,
         ],
     )
     handler = logging.StreamHandler(sys.stderr)

@@ -1,5 +1,6 @@
 """`vraagbot nudges preview` and `vraagbot report`: the weekly message before it goes out, and the
-team's trend as a chart (PNG) with the same figures as CSV. Aggregates only, like the channel sees."""
+team's trend as a chart (PNG) with the same figures as CSV. Aggregates only, like the channel sees,
+over the same fixed weeks of the team (handlers.weeks)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.settings import Settings
 from handlers.context import Policy
 from handlers.ports import UnitOfWork, UnitOfWorkFactory, WorkspaceRecord
+from handlers.weeks import team_time_zone
 from nudges.catalog import load_catalog
 from nudges.planner import preview
 from nudges.weekly import HistoryWeek, weekly_history
@@ -86,8 +88,8 @@ async def _workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
     return None
 
 
-@click.command(help="Write the team's weekly trend (questions, share werk, share confirmation) as a PNG chart "
-                    "and the same figures as CSV next to it.")
+@click.command(help="Write the team's weekly trend (questions, share werk, share confirmation) over its last "
+                    "whole weeks as a PNG chart and the same figures as CSV next to it.")
 @click.option("--team", required=True, help="workspace: our id, slack:T0123ABCD, or the platform's id")
 @click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 260), help="how many weeks")
 @click.option("--out", default="report.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -104,7 +106,7 @@ def report_command(team: str, weeks: int, out: Path) -> None:
             if workspace is None:
                 return None
             history = await weekly_history(uow, workspace.id, weeks, SystemClock().now(),
-                                           settings.default_time_zone)
+                                           team_time_zone(_policy(settings)))
             return workspace.name, history
 
     found = _run(settings, gather)
@@ -115,8 +117,8 @@ def report_command(team: str, weeks: int, out: Path) -> None:
     csv_path = out.with_suffix(".csv")
     write_csv(csv_path, history, settings.min_group_size)
     write_chart(out, name, history, settings.min_group_size)
-    click.echo(f"wrote {out} and {csv_path} ({weeks} weeks; weeks with fewer than {settings.min_group_size} "
-               "people involved are left empty)")
+    click.echo(f"wrote {out} and {csv_path} ({weeks} whole weeks up to {history[-1].week}; weeks with fewer "
+               f"than {settings.min_group_size} people involved are left empty)")
 
 
 def _shown(week: HistoryWeek, min_group_size: int) -> bool:

@@ -138,11 +138,14 @@ def build_runtime(
         slack_parts = make_slack_parts(settings, uow)
         messengers["slack"] = slack_parts.messenger
         presences["slack"] = slack_parts.presence
-    # Teams is always served: without an app id it runs unauthenticated for local testing.
-    from bot.teams.platform import teams_parts as make_teams_parts
+    # Teams only with an app id, or unauthenticated behind the local-testing switch (loopback only:
+    # bot/cli.py); otherwise there is no /api/messages and nothing is ever sent to a Bot Connector.
+    teams_parts = None
+    if settings.teams_enabled:
+        from bot.teams.platform import teams_parts as make_teams_parts
 
-    teams_parts = make_teams_parts(settings, uow, catalog)
-    messengers.setdefault("teams", teams_parts.messenger)
+        teams_parts = make_teams_parts(settings, uow, catalog)
+        messengers.setdefault("teams", teams_parts.messenger)
     dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds),
                                   concurrency=settings.outbox_concurrency)
@@ -171,7 +174,9 @@ def build_runtime(
         from bot.slack.platform import slack_platform
 
         slack = slack_platform(settings, deps, slack_parts)
-    from bot.teams.platform import teams_platform
+    teams = None
+    if teams_parts is not None:
+        from bot.teams.platform import teams_platform
 
-    teams = teams_platform(settings, deps, teams_parts)
+        teams = teams_platform(settings, deps, teams_parts)
     return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, slack, teams)

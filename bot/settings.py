@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.teams.service_urls import DEFAULT_SERVICE_URLS, ServiceUrls
 
 MIN_GROUP_SIZE_FLOOR = 5  # DESIGN section 3: never lower than 5
 
@@ -21,7 +24,11 @@ class Settings(BaseSettings):
         "or postgresql://user:password@host:5432/db",
     )
     default_language: str = Field(default="nl", description="nl or en: for people whose platform gives no language")
-    default_time_zone: str = Field(default="Europe/Amsterdam", description="IANA time zone, e.g. Europe/Amsterdam")
+    default_time_zone: str = Field(
+        default="Europe/Amsterdam",
+        description="IANA time zone, e.g. Europe/Amsterdam: for people whose platform gives none, and the zone "
+        "every team's weeks (Monday 00:00 to Monday 00:00) run in",
+    )
     min_group_size: int = Field(
         default=5, description="smallest group whose curt-reply figures may be shown; 5 or more"
     )
@@ -60,6 +67,29 @@ class Settings(BaseSettings):
         default=30.0, ge=0, le=600, description="how long a request waits for an unreachable database (a restart) "
         "before the person is told that nothing was saved",
     )
+    # Read deadlines (issue 11, finding 13): a slow client cannot hold a connection.
+    http_header_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="a client must send a complete request head within this many "
+        "seconds of connecting or of its previous answer, or the connection is closed (so an idle keep-alive "
+        "connection closes then too: keep a load balancer's idle timeout below it)",
+    )
+    http_body_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="a client must send a request's body within this many seconds of "
+        "its head, or gets 408 and the connection is closed",
+    )
+    # Metrics (issue 11, finding 8): never on the public port.
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="port of a separate listener for Prometheus GET /metrics; unset: "
+        "no metrics. The public port never serves /metrics",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="interface the metrics listener binds to; the default is reachable from "
+        "this machine only. For a scraper elsewhere (0.0.0.0) also set VRAAGBOT_METRICS_TOKEN",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, /metrics answers only requests with the header Authorization: Bearer "
+        "<token> (16 characters or more), others get 401",
+    )
 
     # Slack: the standard variable names, without our prefix. No token: Slack is off.
     slack_bot_token: SecretStr | None = Field(
@@ -67,11 +97,12 @@ class Settings(BaseSettings):
     )
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET",
-        description="signing secret; every request to /slack/events is checked with it",
+        description="signing secret; required without SLACK_APP_TOKEN: every request to /slack/events is checked "
+        "with it (no setting turns that off)",
     )
     slack_app_token: SecretStr | None = Field(
         default=None, validation_alias="SLACK_APP_TOKEN",
-        description="app-level token (xapp-...): use Socket Mode instead of /slack/events",
+        description="app-level token (xapp-...): use Socket Mode, and serve no HTTP route for Slack at all",
     )
     slack_posts_per_minute: float = Field(
         default=300.0, gt=0, description="chat.postMessage calls one replica makes per minute at most; Slack allows "
@@ -82,10 +113,11 @@ class Settings(BaseSettings):
         description="Slack Web API base URL (tests and local runs point it at a fake)",
     )
 
-    # Microsoft Teams (Bot Framework). No app id: /api/messages runs unauthenticated, for local tests.
+    # Microsoft Teams (Bot Framework). No app id and no local-testing switch: Teams is off, no /api/messages.
     microsoft_app_id: str | None = Field(
         default=None, validation_alias="MICROSOFT_APP_ID",
-        description="the bot's Microsoft app id; without it /api/messages is unauthenticated (local testing only)",
+        description="the bot's Microsoft app id; turns Teams on: /api/messages, every request authenticated "
+        "(without it, and without VRAAGBOT_TEAMS_LOCAL_TESTING, there is no /api/messages)",
     )
     microsoft_app_password: SecretStr | None = Field(
         default=None, validation_alias="MICROSOFT_APP_PASSWORD", description="the app's client secret",
@@ -97,10 +129,25 @@ class Settings(BaseSettings):
         default="MultiTenant", validation_alias="MICROSOFT_APP_TYPE",
         description="MultiTenant, SingleTenant or UserAssignedMSI",
     )
+    teams_local_testing: bool = Field(
+        default=False, description="true: unauthenticated /api/messages for the Bot Framework Emulator and local "
+        "tests; only on a loopback host (vraagbot serve refuses it unless --host is 127.0.0.1, ::1 or localhost)",
+    )
+    teams_service_urls: str = Field(
+        default=",".join(DEFAULT_SERVICE_URLS), description="the only Bot Framework service URLs the bot contacts, "
+        "comma-separated origins (https://host[:port], exact hosts, any path); an activity naming another serviceUrl "
+        "is refused and nothing is sent there. Default: Microsoft's Teams hosts (public, GCC, GCC High, DoD, "
+        "China). http only for a local fake or the Emulator on 127.0.0.1",
+    )
+    teams_tenants: str = Field(
+        default="", description="comma-separated Microsoft tenant ids whose Teams activities are served (the "
+        "conversation's tenantId); others get 403. Empty: any tenant",
+    )
 
     def secret_values(self) -> list[str]:
         """Every secret this process knows, so the log filter can mask it wherever it turns up."""
-        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.microsoft_app_password]
+        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.microsoft_app_password,
+                   self.metrics_token]
         values = [s.get_secret_value() for s in secrets if s is not None]
         password = make_url(self.database_url).password if "://" in self.database_url else None
         return values + ([str(password)] if password else [])
@@ -112,6 +159,21 @@ class Settings(BaseSettings):
             raise ValueError("must be MultiTenant, SingleTenant or UserAssignedMSI")
         return value
 
+    @field_validator("teams_service_urls")
+    @classmethod
+    def _service_urls(cls, value: str) -> str:
+        ServiceUrls.parse(value)  # says what is wrong with which entry
+        return value
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served with an app id (authenticated) or behind the local-testing switch."""
+        return bool(self.microsoft_app_id) or self.teams_local_testing
+
+    @property
+    def teams_tenant_ids(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.teams_tenants.split(",") if t.strip())
+
     @model_validator(mode="after")
     def _teams_complete(self) -> Settings:
         if not self.microsoft_app_id or self.microsoft_app_type == "UserAssignedMSI":
@@ -122,6 +184,14 @@ class Settings(BaseSettings):
             raise ValueError("MICROSOFT_APP_TENANT_ID: must be set for a SingleTenant app")
         return self
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        # Set but empty is a mistake, never "off": an empty signing secret would let anyone sign requests.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty; leave the variable out instead")
+        return value
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         if self.slack_bot_token is None:
@@ -130,7 +200,7 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError("SLACK_SIGNING_SECRET: must be set when SLACK_BOT_TOKEN is (or set SLACK_APP_TOKEN)")
-        if self.slack_app_token and not self.slack_app_token.get_secret_value().startswith("xapp-"):
+        if self.slack_app_token is not None and not self.slack_app_token.get_secret_value().startswith("xapp-"):
             raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
         return self
 
@@ -138,11 +208,35 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
 
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Slack over a WebSocket the bot opens: then no HTTP route for Slack exists."""
+        return self.slack_enabled and self.slack_app_token is not None
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # neither message holds the URL
+            raise ValueError("is not a URL that can be read: sqlite:///path/file.db or "
+                             "postgresql://user:password@host:5432/db") from None
+        return value
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _named_interface(cls, value: str) -> str:
+        if not value.strip():  # an empty host would make the listener bind to every interface
+            raise ValueError("must name an interface, such as 127.0.0.1 (default) or 0.0.0.0")
+        return value.strip()
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:  # "" too: an empty token is no token
+            raise ValueError("must be 16 characters or more (or leave it unset)")
         return value
 
     @field_validator("default_language")
@@ -218,10 +312,21 @@ def _variable(field: str) -> str:
 
 
 def _shown(problem: dict) -> str:
-    """The wrong value, except for secrets, which never reach a log or a terminal."""
+    """The wrong value, except for secrets, which never reach a log or a terminal (nor does the password
+    in a URL such as the database's)."""
     field = str(problem["loc"][0]).lower()
     secret = field.endswith(("token", "secret", "password"))
-    return "a hidden value" if secret else repr(problem.get("input"))
+    value = problem.get("input")
+    if secret:
+        return "a hidden value"
+    return repr(_without_password(value)) if isinstance(value, str) and "@" in value else repr(value)
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads: what precedes the last @ may be credentials
+        return "***@" + url.rsplit("@", 1)[1]
 
 
 def settings_table() -> list[tuple[str, str, str]]:

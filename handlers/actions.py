@@ -7,6 +7,10 @@ from enum import StrEnum
 from handlers.messages import Button
 from handlers.ports import Catalog
 
+# The largest id a button may carry: PostgreSQL's integer columns end here (SQLite's at 2**63 - 1), and a
+# larger number would make the database refuse the query instead of us refusing the button.
+MAX_ID = 2**31 - 1
+
 
 class Action(StrEnum):
     TAG_WERK = "tag_werk"
@@ -19,6 +23,15 @@ class Action(StrEnum):
     FORGET_CONFIRM = "forget_confirm"
     FORGET_CANCEL = "forget_cancel"
     REMOVE_TOPIC = "remove_topic"  # value: the topic itself, not a number
+
+
+def parse_id(value: str) -> int | None:
+    """The id a button (or a card) carries back, or None when it cannot be one of ours: only plain
+    ASCII digits, 0 to MAX_ID. (int() would also take "-1", "+1", " 1", "1_0" and other scripts' digits.)"""
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
 
 
 def tag_buttons(catalog: Catalog, locale: str, question_id: int, topic: str | None) -> tuple[Button, ...]:

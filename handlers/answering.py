@@ -11,12 +11,13 @@ from handlers.models import MAX_REPLY_CHARS, MessageKind, Outcome, QuestionKind,
 from handlers.people import ensure_person, question_for_asker, question_for_expert
 from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
+from handlers.text import clean_user_text
 
 AUTONOMY_STREAK = 3  # confirmed doubt questions in a row on one topic before the encouragement
 
 
 def _valid_reply(text: str) -> str:
-    text = text.strip()
+    text = clean_user_text(text).strip()
     if not text:
         raise InvalidInput("error.empty_reply")
     if len(text) > MAX_REPLY_CHARS:

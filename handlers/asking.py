@@ -23,6 +23,7 @@ from handlers.models import (
 from handlers.people import ensure_person, find_colleague
 from handlers.ports import Catalog, Clock, PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
+from handlers.text import clean_user_text
 from handlers.timefmt import local_when
 
 
@@ -35,16 +36,17 @@ class AskRequest:
     first_assessment: str | None = None
     kind: QuestionKind | None = None
     urgent: bool = False
+    share_kind: bool = False  # the expert sees the kind only when the asker chose so (DESIGN section 3)
 
 
 def validate(request: AskRequest) -> AskRequest:
     """Refuse bad input before anything is written."""
-    text = request.text.strip()
+    text = clean_user_text(request.text).strip()
     if not text:
         raise InvalidInput("error.empty_question")
     if len(text) > MAX_QUESTION_CHARS:
         raise InvalidInput("error.question_too_long", max=MAX_QUESTION_CHARS, length=len(text))
-    assessment = (request.first_assessment or "").strip() or None
+    assessment = clean_user_text(request.first_assessment or "").strip() or None
     if assessment and len(assessment) > MAX_ASSESSMENT_CHARS:
         raise InvalidInput("error.assessment_too_long", max=MAX_ASSESSMENT_CHARS)
     topic = normalise_topic(request.topic) if request.topic else None
@@ -62,6 +64,7 @@ def validate(request: AskRequest) -> AskRequest:
         first_assessment=assessment,
         kind=request.kind,
         urgent=request.urgent,
+        share_kind=request.share_kind and request.kind is not None,  # a form may tick it without a kind
     )
 
 
@@ -113,6 +116,7 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
             text=request.text,
             first_assessment=request.first_assessment,
             kind=request.kind,
+            kind_shared=request.share_kind,
             urgent=request.urgent,
             status=QuestionStatus.HELD if held_until else QuestionStatus.DELIVERED,
             asked_at=now,
@@ -153,7 +157,7 @@ def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, 
     lines.append(catalog.text(loc, "question.text", text=question.text))
     if question.first_assessment:
         lines.append(catalog.text(loc, "question.assessment", assessment=question.first_assessment))
-    if question.kind:
+    if question.kind and question.kind_shared:
         lines.append(catalog.text(loc, f"question.kind_{question.kind}"))
     lines.append(catalog.text(loc, "question.in_role" if in_role else "question.tag_prompt", topic=question.topic,
                               asker=asker.display_name))
@@ -171,6 +175,9 @@ def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, q
         text = catalog.text(asker.locale, "ask.sent_urgent", expert=expert.display_name, id=question.id)
     else:
         text = catalog.text(asker.locale, "ask.sent", expert=expert.display_name, id=question.id)
+    if question.kind:  # say who sees the kind the asker chose, so nothing about them is a surprise
+        seen = "ask.kind_shared" if question.kind_shared else "ask.kind_private"
+        text = f"{text} {catalog.text(asker.locale, seen, expert=expert.display_name)}"
     return OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)
 
 

@@ -2,12 +2,13 @@
 
 One grammar for every platform:
     help | hulp
-    @naam [#onderwerp] <vraag> [| inschatting: ...] [| twijfel | complex] [| urgent]
+    @naam [#onderwerp] <vraag> [| inschatting: ...] [| twijfel | complex] [| toon-soort] [| urgent]
     #onderwerp <vraag> [| ...]
     rol | rol <onderwerpen> | rol weg <onderwerpen>
     mijn-gegevens | vergeet-mij
     team-nudge ... | erkenning ...   (see handlers.team_commands)
-English keywords work too (help, role, role remove, assessment:, doubt, urgent, my-data, forget-me).
+English keywords work too (help, role, role remove, assessment:, doubt, show-kind, urgent, my-data,
+forget-me). The kind is the asker's own unless ``toon-soort`` / ``show-kind`` shares it with the expert.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.asking import AskRequest
-from handlers.errors import InvalidInput
+from handlers.errors import HandlerError, InvalidInput
 from handlers.models import QuestionKind
 from handlers.team_commands import RECOGNITION, TEAM_NUDGE, TeamCommand, parse_recognition, parse_team_nudge
 from handlers.topics import split_topics
@@ -67,6 +68,7 @@ _REMOVE = {"weg", "verwijder", "remove", "delete", "-"}
 _DOUBT = {"twijfel", "doubt", "competentie", "competence"}
 _COMPLEX = {"complex", "onvoorzien", "unforeseen"}
 _URGENT = {"urgent", "dringend", "spoed"}
+_SHARE_KIND = {"toon-soort", "toon soort", "show-kind", "show kind"}
 _ASSESSMENT = re.compile(r"^(?:mijn\s+)?(?:inschatting|assessment|my\s+assessment)\s*:\s*(.*)$", re.I | re.S)
 _TOPIC_OPTION = re.compile(r"^(?:onderwerp|topic)\s*:\s*(.*)$", re.I | re.S)
 _OPTION_SEPARATOR = re.compile(r"\|(?![^<>]*>)")  # a | inside Slack's <@U1|name> is not a separator
@@ -95,6 +97,16 @@ def parse(text: str) -> Command:
     return Ask(_parse_ask(stripped))
 
 
+
+def mentioned_expert(text: str) -> str | None:
+    """The platform id of the colleague a question text is addressed to (``<@U123>``), if any; the
+    platforms register that one colleague before the question is handled."""
+    try:
+        command = parse(text)
+    except HandlerError:
+        return None  # handling the text explains what is wrong
+    return command.request.expert_external_id if isinstance(command, Ask) else None
+
 def _parse_role(rest: str) -> Command:
     if not rest:
         return ListTopics()
@@ -121,10 +133,10 @@ def _parse_ask(text: str) -> AskRequest:
             raise InvalidInput("error.one_expert_one_topic")
     assessment = None
     kind: QuestionKind | None = None
-    urgent = False
+    urgent = share_kind = False
     for raw in options:
         option = raw.strip()
-        lowered = option.lower()
+        lowered = " ".join(option.lower().split())
         if not option:
             continue
         if match := _ASSESSMENT.match(option):
@@ -137,7 +149,11 @@ def _parse_ask(text: str) -> AskRequest:
             kind = QuestionKind.COMPLEX
         elif lowered in _URGENT:
             urgent = True
+        elif lowered in _SHARE_KIND:
+            share_kind = True
         else:
             raise InvalidInput("error.unknown_option", option=option[:40])
+    if share_kind and kind is None:
+        raise InvalidInput("error.share_kind_without_kind")
     return AskRequest(text=" ".join(words), expert_handle=handle, expert_external_id=external_id, topic=topic,
-                      first_assessment=assessment, kind=kind, urgent=urgent)
+                      first_assessment=assessment, kind=kind, urgent=urgent, share_kind=share_kind)

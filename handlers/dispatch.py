@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from handlers import answering, asking, people, personal_data, tagging, team_nudges, topics
-from handlers.actions import Action
+from handlers.actions import MAX_ID, Action, parse_id
 from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
 from handlers.context import Actor, Deps
 from handlers.errors import HandlerError, InvalidInput, StorageUnavailable
@@ -33,8 +33,9 @@ async def handle_action(deps: Deps, actor: Actor, action: str, value: str) -> Re
     return await _guarded(deps, actor, lambda: _run_action(deps, actor, action, value))
 
 
-async def handle_reply(deps: Deps, actor: Actor, question_id: int, text: str) -> Result:
-    return await _guarded(deps, actor, lambda: answering.record_reply(deps, actor, question_id, text))
+async def handle_reply(deps: Deps, actor: Actor, question_id: int | str, text: str) -> Result:
+    """``question_id``: a number, or the raw value of an answer card (checked here like a button's)."""
+    return await _guarded(deps, actor, lambda: _run_reply(deps, actor, question_id, text))
 
 
 async def handle_thread_message(deps: Deps, actor: Actor, thread_ref: str, text: str,
@@ -95,13 +96,23 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
     raise AssertionError(f"unhandled command {command!r}")
 
 
+async def _run_reply(deps: Deps, actor: Actor, question_id: int | str, text: str) -> Result:
+    number = parse_id(question_id) if isinstance(question_id, str) else question_id
+    if number is None or not 0 <= number <= MAX_ID:
+        log.warning("refused: answer for question %r, which is no id", str(question_id)[:40])
+        raise InvalidInput("error.unknown_action")
+    return await answering.record_reply(deps, actor, number, text)
+
+
 async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
-    try:
-        kind = Action(action)
-        number = int(value) if kind not in (Action.FORGET_CANCEL, Action.REMOVE_TOPIC) else 0
-    except ValueError:
+    kind = next((a for a in Action if a.value == action), None)
+    if kind is None:
         log.warning("refused: unknown action %r with value %r", action[:40], value[:40])
-        raise InvalidInput("error.unknown_action") from None
+        raise InvalidInput("error.unknown_action")
+    number = parse_id(value) if kind not in (Action.FORGET_CANCEL, Action.REMOVE_TOPIC) else 0
+    if number is None:  # a value no id of ours can have: refused here, not by the database
+        log.warning("refused: %s with value %r, which is no id", kind.value, value[:40])
+        raise InvalidInput("error.unknown_action")
     match kind:
         case Action.TAG_WERK:
             return await tagging.tag_question(deps, actor, number, Tag.WERK)

@@ -6,6 +6,11 @@ The team is the workspace: every question asked in it counts, whoever asked whom
 - no short-reply figures unless at least that many different people answered that week, because
   those figures are about the people who answered. Detected and reported short replies are one
   number, so nobody can tell whether an asker reported one.
+
+Figures are about one fixed week (handlers.weeks) as it stood when that week ended: an outcome,
+tag or curt report recorded later counts for no week. So every message about a week, sent on
+Monday or on Friday, in whichever channel, shows the same figures, and comparing two of them
+isolates nobody.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from datetime import datetime
 
 from handlers.models import Outcome, SignalKind, Tag
 from handlers.ports import QuestionRecord, SignalRecord
+from handlers.weeks import Week
 
 CURT_KINDS = (SignalKind.CURT_DETECTED, SignalKind.CURT_REPORTED)
 PRIVACY_FLOOR = 5  # DESIGN section 3: the minimum group size is never below 5, whatever is configured
-TREND_WEEKS = 4  # the week is compared with the average of this many weeks before it
+TREND_WEEKS = 4  # the week is compared with the average of those of this many weeks before it that were shown
 TREND_MARGIN = 0.15  # within 15% of that average counts as "about the same"
 
 
@@ -49,22 +55,42 @@ class WeekFigures:
         return self.shown(min_group_size) and self.answerers >= max(min_group_size, PRIVACY_FLOOR)
 
 
-def week_figures(asked: Sequence[QuestionRecord], answered: Sequence[QuestionRecord],
-                 signals: Iterable[SignalRecord]) -> WeekFigures:
-    """``asked``: questions asked in the week; ``answered``: questions first answered in it;
-    ``signals``: the signals of the answered questions."""
+def _before(moment: datetime | None, end: datetime) -> bool:
+    return moment is None or moment < end  # None: a row from before these moments were kept
+
+
+def outcome_at_end(question: QuestionRecord, end: datetime) -> str | None:
+    """The question's outcome as it stood at ``end`` (the end of a week)."""
+    return question.outcome if _before(question.outcome_at, end) else None
+
+
+def week_figures(week: Week, questions: Iterable[QuestionRecord], signals: Iterable[SignalRecord]) -> WeekFigures:
+    """The week's figures as they stood when it ended. ``questions``: at least those asked in the
+    week and those first answered in it (others are left out); ``signals``: at least those of the
+    answered ones."""
+    by_id = {q.id: q for q in questions}.values()
+    asked = [q for q in by_id if q.asked_at in week]
+    answered = [q for q in by_id if q.first_reply_at in week]
+    outcomes = [outcome_at_end(q, week.end) for q in asked]
     people = {q.asker_id for q in asked} | {q.expert_id for q in asked if q.expert_id is not None}
-    curt_questions = {s.question_id for s in signals if s.kind in CURT_KINDS}
+    curt_questions = {s.question_id for s in signals if s.kind in CURT_KINDS and s.created_at < week.end}
     return WeekFigures(
         asked=len(asked),
-        werk=sum(q.tag == Tag.WERK for q in asked),
-        with_outcome=sum(q.outcome is not None for q in asked),
-        confirmed=sum(q.outcome == Outcome.CONFIRMED for q in asked),
+        werk=sum(q.tag == Tag.WERK and _before(q.tagged_at, week.end) for q in asked),
+        with_outcome=sum(o is not None for o in outcomes),
+        confirmed=sum(o == Outcome.CONFIRMED for o in outcomes),
         people=len(people),
         answered=len(answered),
         answerers=len({q.expert_id for q in answered if q.expert_id is not None}),
         short_replies=sum(q.id in curt_questions for q in answered),
     )
+
+
+def comparable(previous: Iterable[WeekFigures], min_group_size: int) -> list[int]:
+    """Questions asked in each earlier week that may be compared with: only weeks whose figures
+    were shown. A week below the minimum group size is left out of the average (not counted as
+    zero), or the average would give away the count that week's message kept back."""
+    return [week.asked for week in previous if week.shown(min_group_size)]
 
 
 def trend(current: int, previous: Sequence[int]) -> tuple[str, float] | None:
@@ -88,12 +114,3 @@ def recognised(answered: Iterable[QuestionRecord], names: dict[int, tuple[str, b
     shown = {names[q.expert_id][0] for q in answered
              if q.expert_id is not None and q.expert_id in names and not names[q.expert_id][1]}
     return sorted(shown, key=str.casefold)
-
-
-@dataclass(frozen=True)
-class WeekRow:
-    """One week of the trend report."""
-
-    week: str  # ISO week, e.g. 2026-W48
-    start: datetime
-    figures: WeekFigures

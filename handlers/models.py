@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from handlers.text import clean_user_text
+
 MAX_QUESTION_CHARS = 4000  # Slack recommends at most 4,000 characters of text per message
 MAX_REPLY_CHARS = 4000
 MAX_ASSESSMENT_CHARS = 1000
@@ -88,4 +90,4 @@ def normalise_locale(raw: str | None, default: str = "nl") -> str:
 
 def normalise_topic(raw: str) -> str:
     """Topics compare case- and space-insensitively: ``#Contracten `` is ``contracten``."""
-    return " ".join(raw.strip().lstrip("#").lower().split())
+    return " ".join(clean_user_text(raw).strip().lstrip("#").lower().split())

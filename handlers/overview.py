@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handlers.context import Actor, Deps
-from handlers.models import Outcome, SignalKind, normalise_locale
+from handlers.models import Outcome, normalise_locale
 from handlers.people import ensure_person
+from handlers.personal_data import curt_months
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Overview:
     answered: int = 0  # questions asked of them that they answered
     answered_confirmations: int = 0  # of those, how many confirmed the asker's assessment
     open_for_them: int = 0
-    curt_signals_about_them: int = 0
+    curt_signals_about_them: int = 0  # replies of theirs that felt curt, up to the end of last month
     topics: list[str] = field(default_factory=list)
 
 
@@ -36,9 +37,7 @@ async def my_overview(deps: Deps, actor: Actor) -> Overview:
         answered=len(answered),
         answered_confirmations=sum(q.outcome == Outcome.CONFIRMED for q in answered),
         open_for_them=sum(q.first_reply_at is None for q in received),
-        curt_signals_about_them=sum(
-            s.subject_id == person.id and s.kind in (SignalKind.CURT_DETECTED, SignalKind.CURT_REPORTED)
-            for s in signals
-        ),
+        # The same rule as their data export: one number, finished months only (DESIGN section 3).
+        curt_signals_about_them=sum(curt_months(person, signals, deps.clock.now()).values()),
         topics=topics,
     )

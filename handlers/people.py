@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from handlers.context import Actor, Deps
-from handlers.errors import NotAllowed, NotFound
+from handlers.errors import InvalidInput, NotAllowed, NotFound
 from handlers.models import normalise_locale
 from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
 
@@ -22,7 +22,9 @@ async def find_person(uow: UnitOfWork, actor: Actor) -> PersonRecord | None:
 
 
 async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonRecord:
-    """The stored person for an actor; the first command someone gives registers them."""
+    """The stored person for an actor; the first command someone gives registers them. The actor's
+    name is the person's own (what the platform says about the one acting, or its directory), so
+    it also refreshes the stored name and handle; an actor without a name changes neither."""
     workspace = await uow.workspaces.get_or_create(
         actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id
     )
@@ -31,14 +33,12 @@ async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonReco
         person.unreachable = False  # they are talking to the bot, so it can reach them again
         if actor.locale and normalise_locale(actor.locale, person.locale) != person.locale:
             person.locale = normalise_locale(actor.locale, person.locale)
+        await _refresh_name(uow, person, actor)
         return person
-    handle = (actor.handle or actor.user_external_id).lower()
-    if await uow.people.by_handle(workspace.id, handle) is not None:
-        handle = f"{handle}-{actor.user_external_id.lower()}"  # two people with one display handle
     return await uow.people.add(
         workspace_id=workspace.id,
         external_id=actor.user_external_id,
-        handle=handle,
+        handle=await _free_handle(uow, workspace.id, actor),
         display_name=actor.display_name or actor.handle or actor.user_external_id,
         locale=deps.locale_of(actor),
         time_zone=actor.time_zone or deps.policy.default_time_zone,
@@ -46,15 +46,52 @@ async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonReco
     )
 
 
+def _handle_forms(handle: str, external_id: str) -> tuple[str, str]:
+    """The handle a name gives, and the form it takes when someone else already has it."""
+    return handle, f"{handle}-{external_id.lower()}"
+
+
+async def _free_handle(uow: UnitOfWork, workspace_id: int, actor: Actor) -> str:
+    plain, taken_form = _handle_forms((actor.handle or actor.user_external_id).lower(), actor.user_external_id)
+    holder = await uow.people.by_handle(workspace_id, plain)
+    return plain if holder is None or holder.external_id == actor.user_external_id else taken_form
+
+
+async def _refresh_name(uow: UnitOfWork, person: PersonRecord, actor: Actor) -> None:
+    if actor.display_name and actor.display_name != person.display_name:
+        person.display_name = actor.display_name
+    if actor.handle and person.handle not in _handle_forms(actor.handle.lower(), person.external_id):
+        person.handle = await _free_handle(uow, person.workspace_id, actor)
+
+
+async def register_unnamed(deps: Deps, actor: Actor, display_name: str) -> None:
+    """Make sure a person someone else named is known, without a name from that someone: a handle
+    nobody types (their platform id) and ``display_name`` as a stand-in until their own message or
+    the platform's directory gives their name. A known person is left as they are."""
+    async with deps.uow() as uow:
+        workspace = await uow.workspaces.get_or_create(
+            actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id)
+        if await uow.people.by_external_id(workspace.id, actor.user_external_id) is None:
+            await ensure_person(uow, deps, Actor(actor.platform, actor.workspace_external_id,
+                                                 actor.user_external_id, display_name=display_name))
+
+
 async def find_colleague(
     uow: UnitOfWork, workspace_id: int, *, handle: str | None = None, external_id: str | None = None
 ) -> PersonRecord:
-    """A person in the same workspace, named by handle (``@anna``) or platform id."""
+    """A person in the same workspace, named by platform id or by handle (``@anna``). A handle that
+    fits more than one person (two Annas) is refused rather than guessed."""
     person = None
     if external_id:
         person = await uow.people.by_external_id(workspace_id, external_id)
     if person is None and handle:
-        person = await uow.people.by_handle(workspace_id, handle.lstrip("@").lower())
+        wanted = handle.lstrip("@").lower()
+        named = [p for p in await uow.people.named(workspace_id, wanted)
+                 if p.handle in _handle_forms(wanted, p.external_id)]
+        if len(named) > 1:
+            log.info("refused: handle %r fits %s people", wanted[:40], len(named))
+            raise InvalidInput("error.ambiguous_person", name=wanted)
+        person = named[0] if named else None
     if person is None:
         raise NotFound("error.unknown_person", name=handle or external_id or "?")
     return person

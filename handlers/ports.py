@@ -53,6 +53,7 @@ class QuestionRecord(Protocol):
     text: str | None  # None once redacted by retention or erased
     first_assessment: str | None
     kind: str | None  # QuestionKind value
+    kind_shared: bool  # the asker chose to let the expert see the kind; otherwise it is the asker's own
     urgent: bool
     tag: str | None  # Tag value
     tag_source: str | None  # TagSource value
@@ -120,6 +121,15 @@ class TextBacklog:
     newest: datetime | None
 
 
+@dataclass(frozen=True)
+class MentionsForgotten:
+    """What forget-me did to messages addressed to others that were about the person."""
+
+    deleted: int = 0  # unsent, and about them: must not go out
+    blanked: int = 0  # unsent, naming them in passing: go out without the name
+    scrubbed: int = 0  # sent already: the row stays (no second send), its text goes
+
+
 # --------------------------------------------------------------------------- repositories
 
 
@@ -141,6 +151,10 @@ class PersonRepository(Protocol):
     async def by_external_id(self, workspace_id: int, external_id: str) -> PersonRecord | None: ...
 
     async def by_handle(self, workspace_id: int, handle: str) -> PersonRecord | None: ...
+
+    async def named(self, workspace_id: int, handle: str) -> list[PersonRecord]:
+        """People whose handle is ``handle`` or begins with ``handle-`` (where a taken handle's second
+        holder lands), oldest first: the candidates when someone types ``@handle``."""
 
     async def add(
         self,
@@ -189,6 +203,7 @@ class QuestionRepository(Protocol):
         asked_at: datetime,
         deliver_after: datetime | None,
         interrupted_focus: bool,
+        kind_shared: bool = False,
     ) -> QuestionRecord:
         """Insert and flush, so ``id`` is set."""
 
@@ -332,6 +347,13 @@ class OutboxRepository(Protocol):
 
     async def delete_for_person(self, person_id: int) -> int: ...
 
+    async def forget_mentions(self, *, person_id: int, question_ids: Sequence[int], names: Sequence[str],
+                              now: datetime) -> MentionsForgotten:
+        """After forget-me: messages to others about the person (tied to ``question_ids``, the
+        questions they were asked, or naming them: any of ``names`` as a whole word). Unsent ones
+        about their questions, and unsent channel messages, are deleted; other unsent ones go out
+        with the names blanked; sent ones keep their row (its key stops a second send) without text."""
+
     async def text_backlog(self, before: datetime) -> TextBacklog:
         """Messages queued before ``before`` that are no longer pending (sent, failed, skipped) and
         still carry their text."""
@@ -347,6 +369,9 @@ class OutboxRepository(Protocol):
 class ProcessedEventRepository(Protocol):
     async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
         """Record a platform event id; False when it was seen before (a retry)."""
+
+    async def prune(self, before: datetime) -> int:
+        """Forget event ids received before ``before``; returns how many."""
 
 
 class ConversationRecord(Protocol):
@@ -388,7 +413,11 @@ class TeamScheduleRecord(Protocol):
 
 
 class TeamScheduleRepository(Protocol):
-    async def for_channel(self, channel: str) -> TeamScheduleRecord | None: ...
+    async def for_channel(self, workspace_id: int, channel: str) -> TeamScheduleRecord | None:
+        """The workspace's own setting: a channel id seen from two workspaces has two settings."""
+
+    async def in_channel(self, channel: str) -> list[TeamScheduleRecord]:
+        """Every workspace's setting for the channel id, oldest first."""
 
     async def save(
         self,

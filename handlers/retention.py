@@ -5,6 +5,9 @@ sent (relayed questions and answers among them) lose their text once older than 
 signals, outcomes, timings, curt scores and counts stay, so figures and overviews do not change.
 Unsent messages keep their text whatever their age: removing it would lose the message.
 
+The same run forgets platform event ids older than EVENT_IDS_KEPT (kept only to recognise a
+retried delivery; Slack retries within the hour, or for up to a day with Delayed Events).
+
 Each batch is its own short transaction, so a large backlog never holds one long lock, and a crash
 halfway leaves only whole batches done. Every update only takes rows not yet redacted, so running
 it twice, or on several replicas at once, redacts each text once.
@@ -22,6 +25,7 @@ from handlers.ports import Clock, TextBacklog, UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction
+EVENT_IDS_KEPT = timedelta(days=3)
 
 
 class TextKind(StrEnum):
@@ -37,6 +41,7 @@ class RetentionReport:
     found: dict[TextKind, TextBacklog]  # what was due when the run started
     redacted: dict[TextKind, int]  # what this run removed (all zero for a dry run)
     unsent_kept: int  # pending messages older than the cutoff, left alone
+    events_pruned: int = 0  # platform event ids forgotten (older than EVENT_IDS_KEPT)
 
     @property
     def total_redacted(self) -> int:
@@ -97,9 +102,13 @@ async def apply_retention(uow_factory: UnitOfWorkFactory, clock: Clock, days: in
             # locked rows): those go at the next run.
             if done < batch:
                 break
-    report = RetentionReport(cutoff, days, found, redacted, unsent)
+    async with uow_factory() as uow:
+        pruned = await uow.events.prune(now - EVENT_IDS_KEPT)
+    report = RetentionReport(cutoff, days, found, redacted, unsent, pruned)
     if report.total_redacted:
         log.info("text retention (%s days): removed the text of %s questions, %s replies and %s messages "
                  "from before %s", days, redacted[TextKind.QUESTIONS], redacted[TextKind.REPLIES],
                  redacted[TextKind.MESSAGES], cutoff.isoformat())
+    if pruned:
+        log.info("forgot %s platform event ids received before %s", pruned, (now - EVENT_IDS_KEPT).isoformat())
     return report

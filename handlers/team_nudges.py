@@ -1,7 +1,8 @@
 """A team channel's weekly nudge: set it, stop it, start it again, show it with its next send time.
 
-The setting belongs to the channel the command is typed in. What is sent each week is decided
-in nudges.planner; the outbox key (channel, kind, ISO week) makes it once per week.
+The setting belongs to the channel the command is typed in, within the workspace it is typed from
+(a channel id seen from two workspaces has a setting per workspace). What is sent each week is
+decided in nudges.planner; the outbox key (channel, kind, ISO week, workspace) makes it once per week.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from handlers.schedule_time import WeeklyTime, following_occurrence, next_occurr
 from handlers.team_commands import SetTeamNudge
 
 
-def team_key(channel: str, period: str) -> str:
-    """The outbox key of a channel's weekly nudge for one ISO week."""
-    return dedupe_key(OutgoingMessage(MessageKind.WEEKLY_TEAM, "", channel=channel), period)
+def team_key(workspace_id: int, channel: str, period: str) -> str:
+    """The outbox key of a workspace's weekly nudge in a channel for one ISO week (0007 gave the
+    keys queued before it their workspace)."""
+    return f"{dedupe_key(OutgoingMessage(MessageKind.WEEKLY_TEAM, '', channel=channel), period)}:w{workspace_id}"
 
 
 def weekly_time(schedule: TeamScheduleRecord) -> WeeklyTime:
@@ -36,7 +38,8 @@ async def next_send(uow: UnitOfWork, schedule: TeamScheduleRecord, now: datetime
     (the setting moved to later in a week that had its message)."""
     when = weekly_time(schedule)
     moment = next_occurrence(when, now)
-    if await uow.outbox.exists(team_key(schedule.channel, week_period(moment, schedule.time_zone))):
+    if await uow.outbox.exists(team_key(schedule.workspace_id, schedule.channel,
+                                        week_period(moment, schedule.time_zone))):
         moment = following_occurrence(when, moment)
     return moment
 
@@ -88,7 +91,7 @@ async def switch(deps: Deps, actor: Actor, enabled: bool) -> Result:
     _may_change(deps, actor)
     async with deps.uow() as uow:
         person = await ensure_person(uow, deps, actor)
-        schedule = await uow.team_schedules.for_channel(channel)
+        schedule = await uow.team_schedules.for_channel(person.workspace_id, channel)
         if schedule is None:
             raise InvalidInput("team_nudge.none")
         now = deps.clock.now()
@@ -106,7 +109,7 @@ async def show(deps: Deps, actor: Actor) -> Result:
     channel = _channel(actor)
     async with deps.uow() as uow:
         person = await ensure_person(uow, deps, actor)
-        schedule = await uow.team_schedules.for_channel(channel)
+        schedule = await uow.team_schedules.for_channel(person.workspace_id, channel)
         if schedule is None:
             text = deps.catalog.text(person.locale, "team_nudge.none")
         elif not schedule.enabled:

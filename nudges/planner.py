@@ -34,12 +34,14 @@ from handlers.ports import (
 from handlers.queueing import dedupe_key
 from handlers.schedule_time import WeeklyTime, latest_occurrence, week_period
 from handlers.team_nudges import next_send, team_key, weekly_time
-from nudges.weekly import WEEK, compose_expert, compose_team, gather_team_week
+from handlers.weeks import reported_week, team_time_zone
+from nudges.weekly import WEEK, compose_expert, compose_team, expert_week, gather_team_week
 
 log = logging.getLogger(__name__)
 
-# Each expert's own summary: Friday 15:00 in their own time zone, about the seven days before.
-EXPERT_SUMMARY = (4, 15, 0)
+# Each expert's own summary: Monday 10:00 in their own time zone, about the team's week that ended
+# before it (handlers.weeks), the same fixed week as the channels' messages.
+EXPERT_SUMMARY = (0, 10, 0)
 
 
 class WeeklyPlanner:
@@ -59,32 +61,33 @@ class WeeklyPlanner:
             # or queued already), so a tick with nothing new costs two queries, not a transaction
             # per channel (bench/fanout.py). _plan_team checks again, in its own transaction.
             schedules = await uow.team_schedules.enabled()
-            moments = {s.channel: _latest_moment(s, now) for s in schedules}
+            moments = {s.id: _latest_moment(s, now) for s in schedules}
             queued_already = await uow.outbox.existing([m[1] for m in moments.values() if m is not None])
-        channels = [s.channel for s in schedules if (moment := moments[s.channel]) is None
+        # (workspace, channel): a channel id seen from two workspaces has a setting for each.
+        channels = [(s.workspace_id, s.channel) for s in schedules if (moment := moments[s.id]) is None
                     or (moment[0] >= s.updated_at and moment[1] not in queued_already)]
         queued = 0
-        for channel in channels:
+        for workspace_id, channel in channels:
             try:
-                queued += await self._plan_team(channel, now)
+                queued += await self._plan_team(workspace_id, channel, now)
             except Exception:  # one broken channel must not keep the others from their nudge
-                log.exception("weekly nudge for %s could not be planned", channel)
+                log.exception("weekly nudge for %s (workspace %s) could not be planned", channel, workspace_id)
         try:
             queued += await self._plan_experts(now)
         except Exception:
             log.exception("weekly expert summaries could not be planned")
         return queued
 
-    async def _plan_team(self, channel: str, now: datetime) -> int:
+    async def _plan_team(self, workspace_id: int, channel: str, now: datetime) -> int:
         async with self._uow() as uow:
-            schedule = await uow.team_schedules.for_channel(channel)
+            schedule = await uow.team_schedules.for_channel(workspace_id, channel)
             if schedule is None or not schedule.enabled:
                 return 0
             due = latest_occurrence(weekly_time(schedule), now)
             if due < schedule.updated_at:  # a new or changed setting starts with its next send moment
                 return 0
             period = week_period(due, schedule.time_zone)
-            key = team_key(channel, period)
+            key = team_key(workspace_id, channel, period)
             if await uow.outbox.exists(key):
                 return 0
             if now - due > self._grace:
@@ -92,7 +95,9 @@ class WeeklyPlanner:
                                                            private=False), period, due, now)
                 return 0
             seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
-            week = await gather_team_week(uow, schedule.workspace_id, due)
+            # The team's last whole week, whatever this channel's own day, time and zone.
+            week = await gather_team_week(uow, schedule.workspace_id,
+                                          reported_week(due, team_time_zone(self._policy)))
             text = compose_team(self._catalog, schedule.language, seed, week, self._policy.min_group_size)
             message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=channel, private=False)
             row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
@@ -102,8 +107,9 @@ class WeeklyPlanner:
 
     async def _plan_experts(self, now: datetime) -> int:
         async with self._uow() as uow:
-            # Any expert's last summary window lies within the last two weeks.
-            recent = await uow.questions.answered_between(now - 2 * WEEK - timedelta(days=1), now)
+            # Any expert's last summary is about one of the two whole weeks before this one: three
+            # weeks and a day back cover it in every time zone.
+            recent = await uow.questions.answered_between(now - 3 * WEEK - timedelta(days=1), now)
             by_expert: dict[int, list[QuestionRecord]] = defaultdict(list)
             for question in recent:
                 if question.expert_id is not None:
@@ -129,8 +135,9 @@ class WeeklyPlanner:
     async def _plan_expert(self, uow: UnitOfWork, person: PersonRecord, answered: list[QuestionRecord],
                            now: datetime) -> int:
         due, period, key = self._expert_moment(person, now)
-        week = [q for q in answered if q.first_reply_at is not None and due - WEEK <= q.first_reply_at < due]
-        if not week:
+        week = reported_week(due, team_time_zone(self._policy))
+        theirs = expert_week(week, answered)
+        if not theirs:
             return 0
         empty = OutgoingMessage(MessageKind.WEEKLY_EXPERT, "", person_id=person.id)
         if await uow.outbox.exists(key):
@@ -139,7 +146,7 @@ class WeeklyPlanner:
             await self._skip(uow, key, empty, period, due, now)
             return 0
         seed = await uow.outbox.count_for(person.id, MessageKind.WEEKLY_EXPERT)
-        text = compose_expert(self._catalog, person.locale, seed, week)
+        text = compose_expert(self._catalog, person.locale, seed, week, theirs)
         message = OutgoingMessage(MessageKind.WEEKLY_EXPERT, text, person_id=person.id)
         row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
         return int(row is not None)
@@ -158,7 +165,7 @@ def _latest_moment(schedule: TeamScheduleRecord, now: datetime) -> tuple[datetim
     (``_plan_team`` then logs why)."""
     try:
         due = latest_occurrence(weekly_time(schedule), now)
-        return due, team_key(schedule.channel, week_period(due, schedule.time_zone))
+        return due, team_key(schedule.workspace_id, schedule.channel, week_period(due, schedule.time_zone))
     except (ValueError, KeyError, ZoneInfoNotFoundError):
         return None
 
@@ -184,13 +191,15 @@ class Preview:
 async def preview(uow_factory: UnitOfWorkFactory, clock: Clock, catalog: Catalog, policy: Policy,
                   channel: str) -> Preview | None:
     """What the channel's next weekly message would say if it were sent with today's figures
-    (the week before the next send moment, as far as it has happened). None without a setting."""
+    (the team's whole week before the next send moment, as far as it has happened). None without a setting.
+    A channel id set from two workspaces: the oldest setting."""
     async with uow_factory() as uow:
-        schedule = await uow.team_schedules.for_channel(channel)
-        if schedule is None:
+        settings = await uow.team_schedules.in_channel(channel)
+        if not settings:
             return None
+        schedule = settings[0]
         send_at = await next_send(uow, schedule, clock.now())
         seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
-        week = await gather_team_week(uow, schedule.workspace_id, send_at)
+        week = await gather_team_week(uow, schedule.workspace_id, reported_week(send_at, team_time_zone(policy)))
     text = compose_team(catalog, schedule.language, seed, week, policy.min_group_size)
     return Preview(channel, schedule.enabled, schedule.language, schedule.time_zone, send_at, text)

@@ -1,21 +1,31 @@
 """What the weekly messages say: the team channel's nudge and each expert's private summary.
 
 Gathering reads the week from storage through the unit of work; composing is pure (figures in,
-text out), so tests and `vraagbot nudges preview` see exactly what a channel will get.
+text out), so tests and `vraagbot nudges preview` see exactly what a channel will get. The week is
+always a fixed ISO week of the team (handlers.weeks), never the days before a send moment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from babel.numbers import format_decimal
 
-from handlers.insights import PRIVACY_FLOOR, TREND_WEEKS, WeekFigures, recognised, trend, week_figures
+from handlers.insights import (
+    PRIVACY_FLOOR,
+    TREND_WEEKS,
+    WeekFigures,
+    comparable,
+    outcome_at_end,
+    recognised,
+    trend,
+    week_figures,
+)
 from handlers.models import Outcome
 from handlers.ports import Catalog, QuestionRecord, UnitOfWork
+from handlers.weeks import Week, reported_week
 
 WEEK = timedelta(days=7)
 FOCUS_ADVICE_FROM = 2  # "several" questions that interrupted focus time bring the focus-time advice
@@ -23,26 +33,27 @@ FOCUS_ADVICE_FROM = 2  # "several" questions that interrupted focus time bring t
 
 @dataclass(frozen=True)
 class TeamWeek:
-    """The seven days before a send moment, for one workspace (the team)."""
+    """One fixed week of one workspace (the team), as it stood when the week ended."""
 
+    week: Week
     figures: WeekFigures
-    previous_asked: list[int]  # questions asked in each of the TREND_WEEKS weeks before, newest first
+    previous: list[WeekFigures]  # the TREND_WEEKS weeks before, newest first (questions asked, people)
     recognised: list[str]  # who answered, minus who opted out, alphabetical
 
 
-async def gather_team_week(uow: UnitOfWork, workspace_id: int, end: datetime) -> TeamWeek:
+async def gather_team_week(uow: UnitOfWork, workspace_id: int, week: Week) -> TeamWeek:
+    """``week``: from handlers.weeks (``reported_week`` of the send moment), never the days
+    before a send moment: every channel of the workspace must get the same figures."""
     # A handful of queries whatever the team's size: every round trip counts when the planner
     # composes a message for each of hundreds of teams (bench/insights.py).
-    start = end - WEEK
-    recent = await uow.questions.asked_between(workspace_id, end - WEEK * (TREND_WEEKS + 1), end)
-    asked = [q for q in recent if q.asked_at >= start]
-    answered = await uow.questions.answered_between(start, end, workspace_id)
+    earlier = [week.before(n) for n in range(1, TREND_WEEKS + 1)]
+    asked = await uow.questions.asked_between(workspace_id, earlier[-1].start, week.end)
+    answered = await uow.questions.answered_between(week.start, week.end, workspace_id)
     signals = await uow.signals.for_questions([q.id for q in answered])
-    previous = [sum(end - WEEK * (n + 1) <= q.asked_at < end - WEEK * n for q in recent)
-                for n in range(1, TREND_WEEKS + 1)]
     experts = sorted({q.expert_id for q in answered if q.expert_id is not None})
     names = {p.id: (p.display_name, p.recognition_opt_out) for p in await uow.people.get_many(experts)}
-    return TeamWeek(week_figures(asked, answered, signals), previous, recognised(answered, names))
+    return TeamWeek(week, week_figures(week, [*asked, *answered], signals),
+                    [week_figures(before, asked, []) for before in earlier], recognised(answered, names))
 
 
 def percent(share: float) -> str:
@@ -63,10 +74,12 @@ def figure_lines(catalog: Catalog, locale: str, week: TeamWeek, min_group_size: 
     if not figures.shown(min_group_size):
         return [catalog.text(locale, "weekly.figures_hidden", min=min_group_size)]
     lines = [catalog.text(locale, "weekly.figures", asked=figures.asked, werk_pct=percent(figures.share_werk or 0))]
-    if sum(week.previous_asked) > 0:  # a brand-new team has nothing to compare with
-        direction, average = trend(figures.asked, week.previous_asked) or ("same", 0.0)
-        lines.append(catalog.text(locale, f"weekly.trend_{direction}",
-                                  average=format_decimal(average, format="#,##0.#", locale=locale)))
+    earlier = comparable(week.previous, min_group_size)
+    if earlier:  # a brand-new team, or one whose earlier weeks were all too small, has nothing to compare with
+        direction, average = trend(figures.asked, earlier) or ("same", 0.0)
+        key = f"weekly.trend_{direction}" if len(earlier) == TREND_WEEKS else f"weekly.trend_{direction}_some"
+        lines.append(catalog.text(locale, key, average=format_decimal(average, format="#,##0.#", locale=locale),
+                                  weeks=len(earlier), min=min_group_size))
     if figures.with_outcome:
         lines.append(catalog.text(locale, "weekly.confirmed", confirmed=figures.confirmed,
                                   with_outcome=figures.with_outcome,
@@ -90,12 +103,18 @@ def compose_team(catalog: Catalog, locale: str, seed: int, week: TeamWeek, min_g
     return "\n\n".join(parts)
 
 
-def compose_expert(catalog: Catalog, locale: str, seed: int, answered: Sequence[QuestionRecord]) -> str:
-    """One person's own week, for them only: how many questions they answered, how many of those
-    confirmed the asker, thanks, and focus-time advice when several came in during focus time."""
+def expert_week(week: Week, answered: Sequence[QuestionRecord]) -> list[QuestionRecord]:
+    """Of one person's answered questions, those first answered in ``week``."""
+    return [q for q in answered if q.first_reply_at in week]
+
+
+def compose_expert(catalog: Catalog, locale: str, seed: int, week: Week, answered: Sequence[QuestionRecord]) -> str:
+    """One person's own week, for them only: how many questions they answered (``answered``, from
+    ``expert_week``), how many of those confirmed the asker by the end of the week, thanks, and
+    focus-time advice when several came in during focus time."""
     interrupted = sum(q.interrupted_focus for q in answered)
     lines = [catalog.text(locale, "weekly.expert", answered=len(answered),
-                          confirmations=sum(q.outcome == Outcome.CONFIRMED for q in answered))]
+                          confirmations=sum(outcome_at_end(q, week.end) == Outcome.CONFIRMED for q in answered))]
     if interrupted >= FOCUS_ADVICE_FROM:
         lines.append(catalog.text(locale, "weekly.expert_focus", interrupted=interrupted))
     lines.append(catalog.variant(locale, "weekly.expert_thanks", seed))
@@ -111,16 +130,10 @@ class HistoryWeek:
 
 async def weekly_history(uow: UnitOfWork, workspace_id: int, weeks: int, now: datetime,
                          time_zone: str) -> list[HistoryWeek]:
-    """The last ``weeks`` local ISO weeks, oldest first; the last one is the current (partial) week."""
-    zone = ZoneInfo(time_zone)
-    today = now.astimezone(zone).date()
-    this_monday = today - timedelta(days=today.weekday())
-    history = []
-    for back in range(weeks - 1, -1, -1):
-        monday = this_monday - timedelta(weeks=back)
-        start = datetime.combine(monday, time(0), tzinfo=zone).astimezone(UTC)
-        end = datetime.combine(monday + WEEK, time(0), tzinfo=zone).astimezone(UTC)
-        asked = await uow.questions.asked_between(workspace_id, start, end)
-        iso = monday.isocalendar()
-        history.append(HistoryWeek(f"{iso.year}-W{iso.week:02d}", monday, week_figures(asked, [], [])))
-    return history
+    """The last ``weeks`` whole weeks of the team (``time_zone``: handlers.weeks.team_time_zone),
+    oldest first: the same weeks, with the same figures, as the weekly messages. The week in
+    progress is left out, as in the messages: its figures would change from one run to the next."""
+    last = reported_week(now, time_zone)
+    span = [last.before(back) for back in range(weeks - 1, -1, -1)]
+    asked = await uow.questions.asked_between(workspace_id, span[0].start, last.end)
+    return [HistoryWeek(week.label, week.monday, week_figures(week, asked, [])) for week in span]

@@ -48,6 +48,9 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     tables, and with foreign keys on, dropping a parent table would cascade into its children.
     """
     parsed = _async_url(url)
+    # A failing statement's error (and so its log line) would otherwise carry the bound values:
+    # question texts, names, ids. Not overridable: no engine of ours ever shows them.
+    kwargs["hide_parameters"] = True
     if parsed.drivername == POSTGRES_DRIVER:
         kwargs.setdefault("pool_pre_ping", True)  # survive server restarts and idle-timeouts
         return create_async_engine(parsed, **kwargs)

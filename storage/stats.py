@@ -1,4 +1,6 @@
-"""Whole-database counts for the /metrics gauges: grouped counts, nothing about any one person."""
+"""Whole-database counts for the /metrics gauges: grouped counts, nothing about any one person, and
+nothing that follows from a verdict on one question or reply (DESIGN section 3: live counters never tie
+one reply to its verdict)."""
 
 from __future__ import annotations
 
@@ -7,28 +9,37 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.tables import OutboxMessage, Question, Signal
+from handlers.models import MessageKind
+from storage.tables import OutboxMessage, Question
+
+# Outbox kinds whose number does not depend on anyone's verdict: every question, notice, answer and
+# prompt, and the weekly messages. Left out on purpose: the nudges and the tag notice, since whether
+# one is queued says how a question was judged (a curt reply, a confirmation, werk rather than gunst),
+# so a count that grows by one right after a reply would give that verdict away. Signals are not
+# counted at all, and questions only in total (a tag is one expert's verdict on one question).
+COUNTED_OUTBOX_KINDS = (
+    MessageKind.REPLY, MessageKind.QUESTION, MessageKind.QUESTION_NOTICE, MessageKind.ANSWER_RELAY,
+    MessageKind.OUTCOME_PROMPT, MessageKind.WEEKLY_TEAM, MessageKind.WEEKLY_EXPERT,
+)
 
 
 @dataclass
 class Counts:
-    questions_by_tag: dict[str, int] = field(default_factory=dict)
-    signals_by_kind: dict[str, int] = field(default_factory=dict)
+    questions: int = 0
     outbox_by_status_and_kind: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def read_counts(engine: AsyncEngine) -> Counts:
-    """Three GROUP BY queries in one read-only connection (no transaction is held afterwards)."""
+    """Two counting queries in one read-only connection (no transaction is held afterwards)."""
     async with engine.connect() as connection:
-        tags = await connection.execute(select(Question.tag, func.count()).group_by(Question.tag))
-        signals = await connection.execute(select(Signal.kind, func.count()).group_by(Signal.kind))
+        questions = await connection.scalar(select(func.count()).select_from(Question))
         outbox = await connection.execute(
             select(OutboxMessage.status, OutboxMessage.kind, func.count())
+            .where(OutboxMessage.kind.in_([str(kind) for kind in COUNTED_OUTBOX_KINDS]))
             .group_by(OutboxMessage.status, OutboxMessage.kind)
         )
         return Counts(
-            questions_by_tag={tag or "untagged": n for tag, n in tags},
-            signals_by_kind={kind: n for kind, n in signals},
+            questions=questions or 0,
             outbox_by_status_and_kind={(status, kind): n for status, kind, n in outbox},
         )
 

@@ -158,6 +158,7 @@ class Question(Base):
     text: Mapped[str | None] = mapped_column(Text)
     first_assessment: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    kind_shared: Mapped[bool] = _flag()  # the asker chose to show the kind to the expert (0008)
     urgent: Mapped[bool] = _flag()
     tag: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
     tag_source: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
@@ -264,13 +265,16 @@ class ConversationRef(Base):
 
 class TeamSchedule(Base):
     """A team channel's weekly nudge: weekday and local time in an IANA time zone, and a language.
-    What was sent lives in the outbox (key: channel, kind, ISO week), not here."""
+    What was sent lives in the outbox (key: channel, kind, ISO week, workspace), not here."""
 
     __tablename__ = "team_schedules"
+    # Per workspace: a channel id can be seen from two workspaces (a shared channel, or a forged
+    # request naming another team's channel), and neither may change the other's setting (0007).
+    __table_args__ = (UniqueConstraint("workspace_id", "channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(EXTERNAL_ID), unique=True)  # "<platform>:<channel id>"
+    channel: Mapped[str] = mapped_column(String(EXTERNAL_ID))  # "<platform>:<channel id>"
     weekday: Mapped[int]  # 0 = Monday
     hour: Mapped[int]
     minute: Mapped[int]

@@ -12,19 +12,34 @@ ASK_MODAL = "vraag_modal"
 TOPICS_MODAL = "topics_modal"
 OPEN_TOPICS_MODAL = "open_topics_modal"
 SECTION_LIMIT = 3000  # Slack's limit for one section's text
+FALLBACK_LIMIT = 4000  # Slack advises at most this many characters of top-level text
+ENTITIES = ("&amp;", "&lt;", "&gt;")  # what escape() writes
+LONGEST_ENTITY = max(map(len, ENTITIES))
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters."""
+    """Slack treats &, < and > as control characters wherever it renders mrkdwn (blocks, the top-level
+    text, replies): unescaped, user text could write <!channel>, <@U123> or <https://evil|a link>."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _pieces(escaped: str, limit: int) -> list[str]:
+    """Escaped text in pieces of at most ``limit`` characters, never cutting through an entity
+    (half an "&lt;" would show as text, or leave a bare "&")."""
+    pieces = []
+    while len(escaped) > limit:
+        cut = limit
+        start = escaped.rfind("&", max(1, limit - LONGEST_ENTITY + 1), limit)  # the last entity that may overrun
+        if start != -1 and any(escaped.startswith(e, start) and start + len(e) > limit for e in ENTITIES):
+            cut = start
+        pieces.append(escaped[:cut])
+        escaped = escaped[cut:]
+    return [*pieces, escaped]
+
+
 def _sections(text: str) -> list[dict[str, Any]]:
-    escaped = escape(text)
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escaped[i:i + SECTION_LIMIT]}}
-        for i in range(0, max(len(escaped), 1), SECTION_LIMIT)
-    ]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+            for piece in _pieces(escape(text), SECTION_LIMIT)]
 
 
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -47,8 +62,9 @@ def message_blocks(message: OutgoingMessage) -> list[dict[str, Any]]:
 
 
 def fallback_text(message: OutgoingMessage) -> str:
-    """Plain text for notifications and screen readers; Slack advises at most 4,000 characters."""
-    return message.text[:4000]
+    """The top-level ``text`` of a message or reply: what notifications and screen readers show, and
+    what Slack shows when there are no blocks. Slack renders it as mrkdwn too, so it is escaped."""
+    return _pieces(escape(message.text), FALLBACK_LIMIT)[0]
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -85,7 +101,11 @@ def ask_modal(catalog: Catalog, locale: str) -> dict[str, Any]:
             _input("kind", t("modal.kind"), {"type": "radio_buttons", "action_id": "value", "options": [
                 {"text": _plain(t("modal.kind_doubt")), "value": "doubt"},
                 {"text": _plain(t("modal.kind_complex")), "value": "complex"},
-            ]}, optional=True),
+            ]}, optional=True, hint=t("modal.kind_hint")),
+            # The kind is the asker's own unless they tick this (DESIGN section 3): not shown by default.
+            _input("share_kind", t("modal.share_kind"), {"type": "checkboxes", "action_id": "value", "options": [
+                {"text": _plain(t("modal.share_kind_option")), "value": "share"},
+            ]}, optional=True, hint=t("modal.share_kind_hint")),
             _input("urgent", t("modal.urgent"), {"type": "checkboxes", "action_id": "value", "options": [
                 {"text": _plain(t("modal.urgent_option")), "value": "urgent"},
             ]}, optional=True),

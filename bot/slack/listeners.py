@@ -19,6 +19,7 @@ from bot.slack.blocks import (
     OPEN_TOPICS_MODAL,
     TOPICS_MODAL,
     ask_modal,
+    fallback_text,
     home_view,
     message_blocks,
     topics_modal,
@@ -27,9 +28,9 @@ from bot.slack.web import SlackDirectory, SlackMessenger
 from handlers import dispatch
 from handlers.actions import Action
 from handlers.asking import AskRequest
-from handlers.commands import Ask, parse
+from handlers.commands import Ask, mentioned_expert
 from handlers.context import Actor, Deps
-from handlers.errors import HandlerError, StorageUnavailable
+from handlers.errors import StorageUnavailable
 from handlers.messages import Result
 from handlers.models import MAX_QUESTION_CHARS, QuestionKind
 from nudges.inflight import InFlight
@@ -95,7 +96,7 @@ class SlackListeners:
             return
         actor = await self.directory.actor(command["team_id"], command["user_id"], command.get("user_name"))
         actor = replace(actor, channel=team_channel(command))
-        expert_id = _mentioned_expert(text)
+        expert_id = mentioned_expert(text)
         if expert_id:  # a colleague named as <@U123> may not have used the bot yet
             await self._register(command["team_id"], expert_id)
         result = await dispatch.handle_text(self.deps, actor, text)
@@ -144,7 +145,7 @@ class SlackListeners:
                                                       event.get("text", ""), event_id=body.get("event_id"))
         for reply in result.replies:  # visible to the writer only, inside the thread
             await client.chat_postEphemeral(channel=event["channel"], user=event["user"], thread_ts=thread_ts,
-                                            text=reply.text, blocks=message_blocks(reply))
+                                            text=fallback_text(reply), blocks=message_blocks(reply))
 
     async def run_home(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home":
@@ -177,7 +178,8 @@ class SlackListeners:
         [reply] = dispatch.not_saved(self.deps, actor).replies
         try:
             if body.get("response_url") and kwargs.get("respond") is not None:
-                await kwargs["respond"](text=reply.text, response_type="ephemeral", replace_original=False)
+                await kwargs["respond"](text=fallback_text(reply), response_type="ephemeral",
+                                        replace_original=False)
             else:
                 await self.messenger.reply_privately(user_id, reply)
         except Exception:
@@ -195,7 +197,7 @@ class SlackListeners:
             if reply.attachment is not None:
                 await self.messenger.upload_to(actor.user_external_id, reply)
             else:
-                await respond(text=reply.text, blocks=message_blocks(reply), response_type="ephemeral",
+                await respond(text=fallback_text(reply), blocks=message_blocks(reply), response_type="ephemeral",
                               replace_original=False)
 
 
@@ -220,14 +222,6 @@ def team_channel(command: dict[str, Any]) -> str | None:
     return channel
 
 
-def _mentioned_expert(text: str) -> str | None:
-    try:
-        command = parse(text)
-    except HandlerError:
-        return None  # handle_text will explain what is wrong
-    return command.request.expert_external_id if isinstance(command, Ask) else None
-
-
 def _team(body: dict[str, Any]) -> str:
     # Events carry team_id at the top; interactivity payloads carry a team object.
     return body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or ""
@@ -248,4 +242,5 @@ def ask_request_from(view: dict[str, Any]) -> AskRequest:
         first_assessment=field("assessment").get("value"),
         kind=QuestionKind(kind) if kind in ("doubt", "complex") else None,
         urgent=urgent,
+        share_kind=any(o.get("value") == "share" for o in field("share_kind").get("selected_options") or []),
     )

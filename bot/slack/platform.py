@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -48,8 +49,15 @@ class SlackPlatform:
     inflight: InFlight
     _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
 
+    @property
+    def serves_http(self) -> bool:
+        """In Socket Mode Slack talks to us over the socket only, so /slack/events does not exist."""
+        return self.app_token is None
+
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: bolt checks the signature (401 when wrong) and routes the request."""
+        if not self.serves_http:  # the route is not registered then; this keeps it so if it ever were
+            raise web.HTTPNotFound()
         try:
             body = (await request.read()).decode("utf-8")
         except UnicodeDecodeError:
@@ -79,11 +87,25 @@ class SlackPlatform:
 
 
 def slack_platform(settings: Settings, deps: Deps, parts: SlackParts) -> SlackPlatform:
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    app = AsyncApp(client=parts.client, signing_secret=secret, process_before_response=False,
-                   request_verification_enabled=bool(secret))
+    app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=False,
+                   request_verification_enabled=True)  # always: no setting turns the signature check off
     app.error(refuse_malformed)
     inflight = InFlight()
     SlackListeners(deps, SlackDirectory(parts.client), parts.messenger, inflight).register(app)
-    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token is not None else None
     return SlackPlatform(app, parts, app_token, inflight)
+
+
+def signing_secret(settings: Settings) -> str:
+    """The secret bolt checks every HTTP request with. Settings refuse an empty one, and require one
+    unless Socket Mode is on; there bolt checks nothing that came over the socket, and an HTTP request
+    could not reach it, but should one ever, it meets a random secret nobody knows rather than none."""
+    if settings.slack_signing_secret is not None:
+        secret = settings.slack_signing_secret.get_secret_value()
+    elif settings.slack_socket_mode:
+        secret = secrets.token_hex(32)
+    else:
+        secret = ""
+    if not secret.strip():
+        raise ValueError("SLACK_SIGNING_SECRET is empty: Slack requests cannot be checked")
+    return secret

@@ -303,7 +303,7 @@ class SlackMessenger:
     async def _upload(self, channel: str, message: OutgoingMessage) -> None:
         content = json.dumps(message.attachment, ensure_ascii=False, indent=2)
         await self._client.files_upload_v2(channel=channel, content=content, filename="vraagbot-gegevens.json",
-                                           title="vraagbot", initial_comment=message.text)
+                                           title="vraagbot", initial_comment=fallback_text(message))
 
     async def _open(self, users: list[str]) -> str:
         response = await self._client.conversations_open(users=",".join(users))

@@ -8,6 +8,7 @@ from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity
 
 from bot.teams.cards import message_card
+from bot.teams.escape import code_block_json, message_text
 from handlers.messages import OutgoingMessage
 from handlers.ports import Catalog
 
@@ -18,7 +19,7 @@ def activities_for(message: OutgoingMessage, catalog: Catalog, locale: str) -> l
     if message.attachment is not None:
         return _export(message, catalog, locale)
     if not message.buttons and message.question_id is None:
-        return [MessageFactory.text(message.text)]
+        return [MessageFactory.text(message_text(message.text))]
     activity = MessageFactory.attachment(CardFactory.adaptive_card(message_card(message, catalog, locale)))
     activity.summary = message.text[:200]
     return [activity]
@@ -27,9 +28,9 @@ def activities_for(message: OutgoingMessage, catalog: Catalog, locale: str) -> l
 def _export(message: OutgoingMessage, catalog: Catalog, locale: str) -> list[Activity]:
     """Bots cannot attach a file in a personal chat without a consent round-trip: send the JSON as
     text, in parts."""
-    text = json.dumps(message.attachment, ensure_ascii=False, indent=1)
+    text = code_block_json(json.dumps(message.attachment, ensure_ascii=False, indent=1))
     parts = [text[i:i + EXPORT_CHUNK] for i in range(0, len(text), EXPORT_CHUNK)]
     heading = lambda n: catalog.text(locale, "teams.export_part", part=n, parts=len(parts))  # noqa: E731
-    return [MessageFactory.text(message.text)] + [
-        MessageFactory.text(f"{heading(n)}\n\n```\n{part}\n```") for n, part in enumerate(parts, 1)
+    return [MessageFactory.text(message_text(message.text))] + [
+        MessageFactory.text(f"{message_text(heading(n))}\n\n```\n{part}\n```") for n, part in enumerate(parts, 1)
     ]

@@ -3,51 +3,66 @@ submits as message values (Action.Submit) or adaptiveCard/action invokes (Action
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
-from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+from msrest.exceptions import HttpOperationError
 
 from bot.teams.activities import activities_for
 from bot.teams.cards import ACTION_KEY, ANSWER, ASK_FORM, CARD, ask_form
+from bot.teams.escape import card_text, message_text
+from bot.teams.messenger import TeamsMessenger
+from bot.teams.privacy import answer_privately
 from handlers import dispatch
 from handlers.actions import Action
 from handlers.asking import AskRequest
-from handlers.commands import Ask
+from handlers.commands import Ask, mentioned_expert
 from handlers.context import Actor, Deps
+from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import Result
 from handlers.models import QuestionKind
-from handlers.people import remember_conversation
+from handlers.people import register_unnamed, remember_conversation
 
 log = logging.getLogger(__name__)
 
+MAX_MENTIONS = 20  # per activity; more is a flood, not a message (issue 11, finding 10)
+ROSTER_TIMEOUT_SECONDS = 5.0  # one member lookup at the Bot Connector, inside the turn
 MENTION = re.compile(r"<at>([^<]*)</at>")
 KNOWN_SUBMITS = {ASK_FORM, ANSWER} | {a.value for a in Action}
 
 
 def tenant_of(activity: Activity) -> str:
-    channel_data = activity.channel_data or {}
-    return (activity.conversation.tenant_id if activity.conversation else None) or \
-        (channel_data.get("tenant") or {}).get("id") or "unknown-tenant"
+    """conversation.tenantId, the value the tenant allow-list checked; only the Emulator, in local testing,
+    names none."""
+    from bot.teams.admission import conversation_tenant
+
+    return conversation_tenant(activity) or "unknown-tenant"
 
 
 def actor_of(activity: Activity) -> Actor:
+    """The person acting. ``from.name`` is theirs (Teams sets it), so it names them; without one the
+    stored name stays as it is."""
     user = activity.from_property or ChannelAccount(id="unknown")
-    name = user.name or user.id
     conversation = activity.conversation
     channel = conversation.id.split(";")[0] if conversation and conversation.conversation_type == "channel" else None
-    return Actor("teams", tenant_of(activity), user.id, handle=name.split()[0].lower() if name else None,
-                 display_name=name, locale=activity.locale, time_zone=activity.local_timezone, channel=channel)
+    return Actor("teams", tenant_of(activity), user.id, handle=handle_of(user.name), display_name=user.name or None,
+                 locale=activity.locale, time_zone=activity.local_timezone, channel=channel)
 
 
-def command_text(activity: Activity) -> str:
-    """The text without the bot's own @mention; other people's mentions become <@id|name> tokens,
-    the form the shared command grammar reads."""
-    text = activity.text or ""
-    bot_id = activity.recipient.id if activity.recipient else None
+def handle_of(name: str | None) -> str | None:
+    """What people type after @ for someone: the first word of their name, lower case."""
+    words = (name or "").split()
+    return words[0].lower() if words else None
+
+
+def mentions_of(activity: Activity) -> list[tuple[str | None, str]]:
+    """(mentioned id, its ``<at>...</at>`` text) for the activity's first MAX_MENTIONS mention entities."""
+    found: list[tuple[str | None, str]] = []
     for entity in activity.entities or []:
         if entity.type != "mention":
             continue
@@ -55,8 +70,19 @@ def command_text(activity: Activity) -> str:
         mentioned = getattr(entity, "mentioned", None) or props.get("mentioned") or {}
         mentioned_id = mentioned.get("id") if isinstance(mentioned, dict) else getattr(mentioned, "id", None)
         mention_text = props.get("text") or getattr(entity, "text", None) or ""
-        if not mention_text:
-            continue
+        if mention_text:
+            found.append((mentioned_id, mention_text))
+    if len(found) > MAX_MENTIONS:
+        log.warning("teams: an activity with %s mentions; only the first %s are read", len(found), MAX_MENTIONS)
+    return found[:MAX_MENTIONS]
+
+
+def command_text(activity: Activity) -> str:
+    """The text without the bot's own @mention; other people's mentions become <@id|name> tokens,
+    the form the shared command grammar reads."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for mentioned_id, mention_text in mentions_of(activity):
         if mentioned_id == bot_id:
             text = text.replace(mention_text, " ")
         else:
@@ -66,8 +92,9 @@ def command_text(activity: Activity) -> str:
 
 
 class VraagbotTeamsBot(TeamsActivityHandler):
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, messenger: TeamsMessenger) -> None:
         self.deps = deps
+        self.messenger = messenger  # for answers that belong in the person's personal chat
 
     # ------------------------------------------------------------------ messages and card submits
 
@@ -76,6 +103,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         actor = actor_of(activity)
         await self._remember(activity, actor)
         if isinstance(activity.value, dict) and activity.value.get(ACTION_KEY):
+            privately = answer_privately(activity, None)
             result = await self._submit(actor, activity.value)
         else:
             text = command_text(activity)
@@ -86,9 +114,12 @@ class VraagbotTeamsBot(TeamsActivityHandler):
                     form = ask_form(self.deps.catalog, self.deps.locale_of(actor))
                     await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(form)))
                     return
-            await self._register_mentioned(activity, actor)
+            privately = answer_privately(activity, text)
+            await self._register_expert(turn_context, actor, text)
             result = await dispatch.handle_text(self.deps, actor, text)
-        await self._reply(turn_context, actor, result)
+        said = await self._answer(turn_context, actor, result, privately)
+        if privately and said:
+            await turn_context.send_activity(MessageFactory.text(message_text(said)))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -104,20 +135,18 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             return _invoke_message(text)
         await self._remember(activity, actor)
         result = await self._submit(actor, data)
-        await self._reply(turn_context, actor, result)
-        text = "\n".join(r.text for r in result.replies)[:1000]
-        return _invoke_message(text)
+        # The answer replaces the clicked card where it was clicked: in a channel, only the short line.
+        text = await self._answer(turn_context, actor, result, answer_privately(activity, None))
+        return _invoke_message(text[:1000])
 
     async def _submit(self, actor: Actor, data: dict[str, Any]) -> Result:
         kind = data.get(ACTION_KEY)
         if kind == ASK_FORM:
             return await dispatch.handle_command(self.deps, actor, Ask(_ask_request(data)))
         if kind == ANSWER:
-            try:
-                question_id = int(str(data.get("value", "")))
-            except ValueError:
-                question_id = 0
-            return await dispatch.handle_reply(self.deps, actor, question_id, str(data.get("answer") or ""))
+            # handlers parse and bound-check the id, for Teams and the shell alike
+            answer = str(data.get("answer") or "")
+            return await dispatch.handle_reply(self.deps, actor, str(data.get("value", "")), answer)
         return await dispatch.handle_action(self.deps, actor, str(kind), str(data.get("value", "")))
 
     # ------------------------------------------------------------------ installs
@@ -135,7 +164,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         else:
             await self._remember(activity, actor)
             text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.greeting_personal")
-        await turn_context.send_activity(MessageFactory.text(text))
+        await turn_context.send_activity(MessageFactory.text(message_text(text)))
 
     async def _remember_team(self, turn_context: TurnContext, actor: Actor, team_info: Any) -> None:
         """The channel the bot was added in. (TeamsInfo.get_team_channels would list the others, but it
@@ -161,21 +190,54 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             await remember_conversation(self.deps, actor, kind="channel", external_id=actor.channel,
                                         name="", reference=reference.serialize())
 
-    async def _register_mentioned(self, activity: Activity, actor: Actor) -> None:
-        bot_id = activity.recipient.id if activity.recipient else None
-        for entity in activity.entities or []:
-            props = entity.additional_properties or {}
-            mentioned = props.get("mentioned") if entity.type == "mention" else None
-            if isinstance(mentioned, dict) and mentioned.get("id") and mentioned.get("id") != bot_id:
-                name = mentioned.get("name") or mentioned["id"]
-                await dispatch.register(self.deps, Actor("teams", actor.workspace_external_id, mentioned["id"],
-                                                         handle=name.split()[0].lower(), display_name=name))
+    async def _register_expert(self, turn_context: TurnContext, actor: Actor, text: str) -> None:
+        """The colleague a question @mentions may not have used the bot yet. Anyone can label any id with
+        any name in a mention, so their name comes from the roster (or later from their own message),
+        never from the mention (issue 11, finding 10)."""
+        expert_id = mentioned_expert(text)
+        if not expert_id or expert_id == actor.user_external_id:
+            return
+        member = await self._roster_member(turn_context, expert_id)
+        if member is not None and member.name:
+            await dispatch.register(self.deps, Actor("teams", actor.workspace_external_id, expert_id,
+                                                     handle=handle_of(member.name), display_name=member.name))
+            return
+        stand_in = self.deps.catalog.text(self.deps.policy.default_locale, "teams.unnamed_colleague")
+        unnamed = Actor("teams", actor.workspace_external_id, expert_id)
+        await self.deps.retry(lambda: register_unnamed(self.deps, unnamed, stand_in))
 
-    async def _reply(self, turn_context: TurnContext, actor: Actor, result: Result) -> None:
+    async def _roster_member(self, turn_context: TurnContext, member_id: str) -> Any:
+        """The member as the Bot Connector knows them in this conversation (its team, in a channel), or None."""
+        try:
+            async with asyncio.timeout(ROSTER_TIMEOUT_SECONDS):
+                return await TeamsInfo.get_member(turn_context, member_id)
+        except HttpOperationError as error:
+            status = getattr(getattr(error, "response", None), "status_code", None)
+            if status != 404:  # 404: not a member here, which is an answer too
+                log.warning("teams: roster lookup failed (HTTP %s)", status)
+        except (OSError, TimeoutError, ValueError, TypeError) as error:
+            log.warning("teams: roster lookup failed: %s", type(error).__name__)
+        return None
+
+    async def _answer(self, turn_context: TurnContext, actor: Actor, result: Result, privately: bool) -> str:
+        """Send the result and return what it says where it was asked for. Privately (bot.teams.privacy):
+        the whole result goes to the person's personal chat and what is said here is one short line."""
         locale = self.deps.locale_of(actor)
-        for reply in result.replies:
-            for activity in activities_for(reply, self.deps.catalog, locale):
+        activities = [a for reply in result.replies for a in activities_for(reply, self.deps.catalog, locale)]
+        if not privately:
+            for activity in activities:
                 await turn_context.send_activity(activity)
+            return "\n".join(r.text for r in result.replies)
+        if not activities:
+            return ""
+        try:
+            await self.messenger.send_to_personal_chat(
+                activities, tenant_id=actor.workspace_external_id, user_id=actor.user_external_id,
+                via=TurnContext.get_conversation_reference(turn_context.activity))
+        except (RecipientUnreachable, TransientSendError) as error:
+            log.warning("teams: a personal answer could not be sent to the personal chat: %s", error)
+            return self.deps.catalog.text(locale, "teams.private_unreachable")
+        return self.deps.catalog.text(locale, "teams.sent_privately")
 
 
 def _card_data(value: Any) -> dict[str, Any]:
@@ -193,7 +255,8 @@ def _card_data(value: Any) -> dict[str, Any]:
 def _invoke_message(text: str) -> InvokeResponse:
     """Universal Actions answer: the clicked card is replaced by one that says what happened.
     (botbuilder's model only serialises a card here, not the plain 'message' variant.)"""
-    card = {"type": "AdaptiveCard", "version": "1.4", "body": [{"type": "TextBlock", "text": text, "wrap": True}]}
+    card = {"type": "AdaptiveCard", "version": "1.4",
+            "body": [{"type": "TextBlock", "text": card_text(text), "wrap": True}]}
     return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card))
 
 
@@ -207,5 +270,6 @@ def _ask_request(data: dict[str, Any]) -> AskRequest:
         first_assessment=str(data.get("assessment") or "").strip() or None,
         kind=QuestionKind(kind) if kind in ("doubt", "complex") else None,
         urgent=str(data.get("urgent")).lower() == "true",
+        share_kind=str(data.get("share_kind")).lower() == "true",
     )
 

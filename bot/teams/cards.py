@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.teams.escape import card_text
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
 from handlers.ports import Catalog
@@ -19,7 +20,8 @@ ANSWER = "answer"
 
 
 def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+    """A TextBlock showing ``text`` as written (it may hold what someone typed)."""
+    return {"type": "TextBlock", "text": card_text(text), "wrap": True, **extra}
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -70,6 +72,11 @@ def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
             {"type": "Input.ChoiceSet", "id": "kind", "label": t("modal.kind"), "style": "expanded", "choices": [
                 {"title": t("modal.kind_doubt"), "value": "doubt"},
                 {"title": t("modal.kind_complex"), "value": "complex"}]},
+            _text(t("modal.kind_hint"), size="Small"),
+            # The kind is the asker's own unless they switch this on (DESIGN section 3).
+            {"type": "Input.Toggle", "id": "share_kind", "title": t("modal.share_kind_option"), "value": "false",
+             "valueOn": "true", "valueOff": "false"},
+            _text(t("modal.share_kind_hint"), size="Small"),
             {"type": "Input.Toggle", "id": "urgent", "title": t("modal.urgent_option"), "valueOn": "true",
              "valueOff": "false"},
         ],

@@ -1,6 +1,7 @@
 """Proactive sends to Teams from stored conversation references, with Teams' throttling rules:
 paced per conversation, 429/412/502/504 retried with backoff (honouring Retry-After), 403
-(blocked the bot) reported as unreachable."""
+(blocked the bot) reported as unreachable. A reference whose service URL is not an allowed Bot
+Framework one (stored before the allow-list, or planted) is never contacted."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from bot.metrics import rate_limited
 from bot.teams.activities import activities_for
+from bot.teams.service_urls import ServiceUrls
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.ports import Catalog, PersonRecord, UnitOfWorkFactory
@@ -77,9 +79,10 @@ class Pacer:
 
 
 class TeamsMessenger:
-    def __init__(self, adapter: CloudAdapter, app_id: str, uow: UnitOfWorkFactory, catalog: Catalog,
-                 attempts: int = 3, send_timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str, uow: UnitOfWorkFactory, catalog: Catalog, *,
+                 service_urls: ServiceUrls, attempts: int = 3, send_timeout: float = SEND_TIMEOUT_SECONDS) -> None:
         self._adapter = adapter
+        self._service_urls = service_urls
         self._send_timeout = send_timeout
         self._app_id = app_id
         self._uow = uow
@@ -89,6 +92,7 @@ class TeamsMessenger:
 
     async def send(self, message: OutgoingMessage) -> str | None:
         reference, locale = await self._target(message)
+        self._check_service_url(reference)
         activities = activities_for(message, self._catalog, locale)
         sent_ids: list[str] = []
         for activity in activities:
@@ -97,6 +101,14 @@ class TeamsMessenger:
                 with attempt:
                     sent_ids.append(await self._send_one(reference, activity))
         return sent_ids[0] if sent_ids else None
+
+    def _check_service_url(self, reference: ConversationReference) -> None:
+        """The same check as on receipt (bot/teams/service_urls.py), before anything is sent."""
+        if not self._service_urls.allows(reference.service_url):
+            log.warning("teams: not sending to service URL %.120r: not on VRAAGBOT_TEAMS_SERVICE_URLS",
+                        reference.service_url)
+            raise RecipientUnreachable(f"the stored service URL {reference.service_url!r:.120} is not an allowed "
+                                       "Bot Framework service URL")
 
     async def _send_one(self, reference: ConversationReference, activity: Activity) -> str:
         await self._pacer.wait(reference.conversation.id)
@@ -158,6 +170,7 @@ class TeamsMessenger:
     async def _create_personal_chat(self, person: PersonRecord, tenant_id: str, template: ConversationReference
                                     ) -> ConversationReference:
         """The expert never talked to the bot: open their personal chat for the tenant (FACTS T3)."""
+        self._check_service_url(template)
         created: list[ConversationReference] = []
 
         async def remember(turn_context: TurnContext) -> None:
@@ -177,3 +190,45 @@ class TeamsMessenger:
                                          external_id=person.external_id, name=person.display_name,
                                          reference=reference.serialize(), now=datetime.now(UTC))
         return reference
+
+    # ---------------------------------------------------------------- personal answers (issue 11, finding 4)
+
+    async def send_to_personal_chat(self, activities: list[Activity], *, tenant_id: str, user_id: str,
+                                    via: ConversationReference) -> None:
+        """A personal answer to something asked in a channel or group chat goes to the person's own 1:1
+        chat (DESIGN section 3): the stored one, or one opened now from ``via`` (the conversation they
+        wrote in: its service URL and bot account). A chat opened here is not stored: the person may
+        just have asked to be forgotten. Raises RecipientUnreachable or TransientSendError."""
+        async with self._uow() as uow:
+            workspace = await uow.workspaces.by_external_id("teams", tenant_id)
+            stored = await uow.conversations.get(workspace.id, "person", user_id) if workspace else None
+        if stored is not None:
+            reference = ConversationReference().deserialize(stored.reference)
+        else:
+            self._check_service_url(via)
+            reference = await self._open_personal_chat(tenant_id, user_id, via)
+        self._check_service_url(reference)
+        for activity in activities:
+            async for attempt in AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
+                                               stop=stop_after_attempt(self._attempts), reraise=True):
+                with attempt:
+                    await self._send_one(reference, activity)
+
+    async def _open_personal_chat(self, tenant_id: str, user_id: str, via: ConversationReference
+                                  ) -> ConversationReference:
+        created: list[ConversationReference] = []
+
+        async def remember(turn_context: TurnContext) -> None:
+            created.append(TurnContext.get_conversation_reference(turn_context.activity))
+
+        parameters = ConversationParameters(is_group=False, bot=via.bot, members=[ChannelAccount(id=user_id)],
+                                            tenant_id=tenant_id, channel_data={"tenant": {"id": tenant_id}})
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await self._adapter.create_conversation(self._app_id, remember, parameters, via.channel_id,
+                                                        via.service_url, None)
+        except HttpOperationError as error:
+            raise send_error(error) from error
+        except (OSError, TimeoutError) as error:
+            raise TransientSendError(f"teams connector unreachable: {error}") from error
+        return created[0]

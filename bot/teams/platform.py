@@ -1,27 +1,41 @@
 """Assembles the Teams side: CloudAdapter with Bot Framework authentication, the bot, the
-Messenger, and the /api/messages route that turns every bad request into a clear 4xx."""
+Messenger, and the /api/messages route that turns every bad request into a clear 4xx.
+
+A request is served in this order: shape (JSON activity) -> authenticated (every failure a 401, the
+signing keys fetched off the event loop: bot/teams/signing_keys.py) -> admitted (channel, service URL,
+tenant: bot/teams/admission.py) -> the turn. The route only exists with an app id or the local-testing
+switch (bot/runtime.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
 
 import jwt
 from aiohttp import web
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import MessageFactory, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 from msrest.exceptions import DeserializationError
 
 from bot.settings import Settings
+from bot.teams import signing_keys
+from bot.teams.admission import Admission
 from bot.teams.bot import VraagbotTeamsBot
 from bot.teams.messenger import TeamsMessenger
+from bot.teams.service_urls import ServiceUrls
 from handlers.context import Deps
 from handlers.ports import Catalog, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 MAX_ACTIVITY_BYTES = 256 * 1024  # Bot Framework activities are far smaller
+# Authentication needs the signing keys at most (their fetch has its own, shorter timeout); this bounds
+# whatever else botbuilder might wait for, so a request never hangs on it.
+AUTHENTICATION_TIMEOUT_SECONDS = 15.0
 
 
 class _BotFrameworkConfig:
@@ -70,13 +84,17 @@ class TeamsParts:
     adapter: CloudAdapter
     messenger: TeamsMessenger
     app_id: str
+    service_urls: ServiceUrls
 
 
 def teams_parts(settings: Settings, uow: UnitOfWorkFactory, catalog: Catalog) -> TeamsParts:
+    signing_keys.install()
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_BotFrameworkConfig(settings)))
     # continue_conversation needs some app id; with authentication off any value works (FACTS T3).
     app_id = settings.microsoft_app_id or "vraagbot-local"
-    return TeamsParts(adapter, TeamsMessenger(adapter, app_id, uow, catalog), app_id)
+    service_urls = ServiceUrls.parse(settings.teams_service_urls)
+    messenger = TeamsMessenger(adapter, app_id, uow, catalog, service_urls=service_urls)
+    return TeamsParts(adapter, messenger, app_id, service_urls)
 
 
 @dataclass
@@ -84,6 +102,7 @@ class TeamsPlatform:
     parts: TeamsParts
     bot: VraagbotTeamsBot
     authenticated: bool
+    admission: Admission
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/messages."""
@@ -100,25 +119,44 @@ class TeamsPlatform:
         if not _is_activity(body):
             log.warning("teams request refused: not an activity")
             return _error(400, "body must be an activity with a type")
-        if self.authenticated and not _bearer_with_issuer(request.headers.get("Authorization", "")):
+        header = request.headers.get("Authorization", "")
+        if self.authenticated and not _bearer_with_issuer(header):
             log.warning("teams request refused: no bearer token with an issuer")
             return _error(401, "unauthorized")
         try:
-            response = await self.parts.adapter.process(request, self.bot)
-        except web.HTTPUnauthorized:
-            log.warning("teams request refused: not authenticated")
-            return _error(401, "unauthorized")
-        except jwt.PyJWTError:  # a malformed bearer token makes botbuilder fail with 500 (FACTS T1)
-            log.warning("teams request refused: malformed bearer token")
-            return _error(401, "unauthorized")
-        except DeserializationError:  # e.g. a timestamp that is a list: botbuilder fails before the turn
+            activity = Activity().deserialize(body)
+        except DeserializationError:  # e.g. a timestamp that is a list: botbuilder would fail before the turn
             log.warning("teams request refused: activity fields of the wrong type")
             return _error(400, "body must be an activity with a type")
-        return response or web.Response(status=201)
+        authenticated = await self._authenticate(activity, header)
+        if authenticated is None:
+            return _error(401, "unauthorized")
+        if not isinstance(body.get("id", ""), str):  # msrest would make "{}" of it, and the reply to it fails
+            log.warning("teams request refused: activity id is not a string")
+            return _error(400, "body must be an activity with a type")
+        refusal = self.admission.refusal(activity)
+        if refusal is not None:
+            log.warning("teams request refused: %s", refusal.reason)
+            return _error(refusal.status, refusal.message)
+        invoke_response = await self.parts.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        if invoke_response:
+            return web.json_response(serializer_helper(invoke_response.body), status=invoke_response.status)
+        return web.Response(status=201)
+
+    async def _authenticate(self, activity: Activity, header: str) -> AuthenticateRequestResult | None:
+        """botbuilder's authentication (anonymous without an app id and header), or None when it fails. Any
+        failure is a refusal: botbuilder signals them with PermissionError, jwt errors, KeyError, IndexError and
+        bare Exceptions alike, which would otherwise become 500s (FACTS T1)."""
+        try:
+            async with asyncio.timeout(AUTHENTICATION_TIMEOUT_SECONDS):
+                return await self.parts.adapter.bot_framework_authentication.authenticate_request(activity, header)
+        except Exception as error:
+            log.warning("teams request refused: not authenticated (%s)", type(error).__name__)
+            return None
 
 
 def teams_platform(settings: Settings, deps: Deps, parts: TeamsParts) -> TeamsPlatform:
-    bot = VraagbotTeamsBot(deps)
+    bot = VraagbotTeamsBot(deps, parts.messenger)
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         log.exception("teams turn failed: %s", type(error).__name__, exc_info=error)
@@ -129,4 +167,5 @@ def teams_platform(settings: Settings, deps: Deps, parts: TeamsParts) -> TeamsPl
             log.warning("teams: could not tell the user about the failure")
 
     parts.adapter.on_turn_error = on_turn_error
-    return TeamsPlatform(parts, bot, authenticated=bool(settings.microsoft_app_id))
+    admission = Admission(parts.service_urls, settings.teams_tenant_ids, emulator=settings.teams_local_testing)
+    return TeamsPlatform(parts, bot, authenticated=bool(settings.microsoft_app_id), admission=admission)

@@ -1,4 +1,10 @@
-"""Stored conversation references (Teams): upserted on every contact, read for proactive sends."""
+"""Stored conversation references (Teams): upserted on every contact, read for proactive sends.
+
+A reference is stored without its ``user`` (id, name and aadObjectId of whoever spoke when it was
+taken): a proactive send needs only the conversation, the bot, the channel id and the service URL
+(FACTS T3), and a channel's reference would otherwise keep the last person who @mentioned the bot
+there, also after that person asked to be forgotten. Migration 0007 removed it from older rows.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ class SqlConversationRepository:
 
     async def save(self, *, workspace_id: int, kind: str, external_id: str, name: str, reference: dict[str, Any],
                    now: datetime) -> None:
+        reference = without_user(reference)
         row = await self.get(workspace_id, kind, external_id)
         if row is None:
             self._session.add(ConversationRef(workspace_id=workspace_id, kind=kind, external_id=external_id,
@@ -47,3 +54,8 @@ class SqlConversationRepository:
                                              ConversationRef.kind == "person",
                                              ConversationRef.external_id == external_id)
         return (await self._session.execute(stmt)).rowcount or 0
+
+
+def without_user(reference: dict[str, Any]) -> dict[str, Any]:
+    """The reference minus the person who spoke (see the module docstring)."""
+    return {key: value for key, value in reference.items() if key != "user"}

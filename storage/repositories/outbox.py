@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
 from handlers.models import OutboxStatus
-from handlers.ports import TextBacklog
+from handlers.ports import MentionsForgotten, TextBacklog
 from storage.repositories._sql import affected, insert_ignoring_duplicates, text_backlog
 from storage.tables import OutboxMessage, ProcessedEvent
 
@@ -141,6 +143,51 @@ class SqlOutboxRepository:
         stmt = delete(OutboxMessage).where(OutboxMessage.person_id == person_id)
         return affected(await self._session.execute(stmt))
 
+    async def forget_mentions(self, *, person_id: int, question_ids: Sequence[int], names: Sequence[str],
+                              now: datetime) -> MentionsForgotten:
+        """See handlers.ports.OutboxRepository. Sent rows are scrubbed, not deleted: the dedupe key
+        is what keeps the planner from sending that week's message again."""
+        mentions = _mention_pattern(names)
+        ids = list(question_ids)
+        # A cheap filter in SQL (the payload's JSON text holds the name as json.dumps wrote it); the
+        # whole-word test on the decoded payload in Python decides.
+        hints = [cast(OutboxMessage.payload, Text).contains(_json_fragment(n), autoescape=True)
+                 for n in names if n]
+        hints += [OutboxMessage.last_error.contains(n, autoescape=True) for n in names if n]
+        for start in range(0, len(ids), 500):
+            hints.append(OutboxMessage.question_id.in_(ids[start:start + 500]))
+        if not hints:
+            return MentionsForgotten()
+        stmt = (select(OutboxMessage)
+                .where(or_(OutboxMessage.person_id.is_(None), OutboxMessage.person_id != person_id), or_(*hints))
+                .order_by(OutboxMessage.id)
+                .with_for_update()
+                .execution_options(populate_existing=True))
+        linked, deleted, blanked, scrubbed = set(ids), 0, 0, 0
+        for row in list(await self._session.scalars(stmt)):
+            about = row.question_id in linked
+            named = mentions is not None and bool(mentions.search(json.dumps(row.payload, ensure_ascii=False)))
+            error_named = mentions is not None and bool(row.last_error and mentions.search(row.last_error))
+            if not (about or named or error_named):
+                continue
+            if error_named:
+                row.last_error = "(removed: it named a person who asked to be forgotten)"
+            if row.status == OutboxStatus.PENDING.value:
+                if about or row.person_id is None:
+                    # Their reply, their tag, a channel's weekly recognition of them: not to go out.
+                    # A weekly message is planned afresh (its key is free again), without them.
+                    await self._session.delete(row)
+                    deleted += 1
+                elif named and mentions is not None:
+                    row.payload = _blanked(row.payload, mentions)
+                    blanked += 1
+            elif named or about:
+                row.payload = redacted_payload(row.payload)
+                row.text_redacted_at = row.text_redacted_at or now
+                scrubbed += 1
+        await self._session.flush()
+        return MentionsForgotten(deleted=deleted, blanked=blanked, scrubbed=scrubbed)
+
     # ------------------------------------------------------------ retention
 
     @staticmethod
@@ -222,6 +269,28 @@ def redacted_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload without what people wrote (relayed questions and answers, an export); kind,
     recipient, question and buttons stay."""
     return {**payload, "text": None, "attachment": None}
+
+
+def _json_fragment(text: str) -> str:
+    """``text`` as it appears inside a JSON document written by json.dumps (SQLAlchemy's default)."""
+    return json.dumps(text)[1:-1]
+
+
+def _mention_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+    """Any of the names as a whole word (so a handle "an" does not match "plan")."""
+    words = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+
+
+def _blanked(payload: dict[str, Any], mentions: re.Pattern[str]) -> dict[str, Any]:
+    """An unsent message that names the person in passing (say, in a colleague's question): it
+    still goes out, with the name replaced. Buttons and everything else stay."""
+    text = payload.get("text")
+    buttons = [{**b, "label": mentions.sub("…", b["label"])} if isinstance(b, dict) and "label" in b else b
+               for b in payload.get("buttons") or ()]
+    return {**payload, "text": mentions.sub("…", text) if isinstance(text, str) else text, "buttons": buttons}
 
 
 class SqlProcessedEventRepository:

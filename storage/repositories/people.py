@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories._sql import affected, insert_ignoring_duplicates
@@ -60,6 +60,16 @@ class SqlPersonRepository:
         stmt = select(Person).where(Person.workspace_id == workspace_id, Person.handle == handle.lower())
         return await self._session.scalar(stmt)
 
+    async def named(self, workspace_id: int, handle: str) -> list[Person]:
+        handle = handle.lower()
+        stmt = (
+            select(Person)
+            .where(Person.workspace_id == workspace_id,
+                   or_(Person.handle == handle, Person.handle.startswith(f"{handle}-", autoescape=True)))
+            .order_by(Person.id)
+        )
+        return list(await self._session.scalars(stmt))
+
     async def add(
         self,
         *,
@@ -71,19 +81,19 @@ class SqlPersonRepository:
         time_zone: str,
         now: datetime,
     ) -> Person:
-        """Insert and flush. A taken handle or external id raises IntegrityError (and so fails
-        the unit of work): callers look people up first."""
-        person = Person(
-            workspace_id=workspace_id,
-            external_id=external_id,
-            handle=handle.lower(),
-            display_name=display_name,
-            locale=locale,
-            time_zone=time_zone,
-            created_at=now,
+        """Insert, or find: two first requests of a new person can race (two replicas, or two requests
+        at once on PostgreSQL), and both get the one row. A taken handle still raises IntegrityError
+        (and so fails the unit of work): callers pick a free one first."""
+        stmt = (
+            insert_ignoring_duplicates(self._session, Person)
+            .values(workspace_id=workspace_id, external_id=external_id, handle=handle.lower(),
+                    display_name=display_name, locale=locale, time_zone=time_zone, created_at=now)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
         )
-        self._session.add(person)
-        await self._session.flush()
+        await self._session.execute(stmt)
+        person = await self.by_external_id(workspace_id, external_id)
+        if person is None:
+            raise RuntimeError(f"person {external_id} vanished right after insert")
         return person
 
     async def delete(self, person_id: int) -> None:

@@ -34,6 +34,7 @@ class SqlQuestionRepository:
         asked_at: datetime,
         deliver_after: datetime | None,
         interrupted_focus: bool,
+        kind_shared: bool = False,
     ) -> Question:
         question = Question(
             workspace_id=workspace_id,
@@ -43,6 +44,7 @@ class SqlQuestionRepository:
             text=text,
             first_assessment=first_assessment,
             kind=kind,
+            kind_shared=kind_shared,
             urgent=urgent,
             status=status,
             asked_at=asked_at,
@@ -133,7 +135,8 @@ class SqlQuestionRepository:
         return affected(await self._session.execute(delete(Question).where(Question.asker_id == person_id)))
 
     async def detach_expert(self, person_id: int) -> int:
-        stmt = update(Question).where(Question.expert_id == person_id).values(expert_id=None)
+        # The thread lived in the expert's chat with the bot: no pointer to it stays either.
+        stmt = update(Question).where(Question.expert_id == person_id).values(expert_id=None, thread_ref=None)
         return affected(await self._session.execute(stmt))
 
     # ------------------------------------------------------------ retention

@@ -1,4 +1,4 @@
-"""Weekly team nudge schedules, one per channel."""
+"""Weekly team nudge schedules, one per channel of a workspace."""
 
 from __future__ import annotations
 
@@ -15,9 +15,18 @@ class SqlTeamScheduleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def for_channel(self, channel: str) -> TeamSchedule | None:
-        stmt = select(TeamSchedule).where(TeamSchedule.channel == channel).execution_options(populate_existing=True)
+    async def for_channel(self, workspace_id: int, channel: str) -> TeamSchedule | None:
+        """The workspace's own setting for the channel: another workspace that sees the same channel
+        id has a setting of its own."""
+        stmt = (select(TeamSchedule)
+                .where(TeamSchedule.workspace_id == workspace_id, TeamSchedule.channel == channel)
+                .execution_options(populate_existing=True))
         return await self._session.scalar(stmt)
+
+    async def in_channel(self, channel: str) -> list[TeamSchedule]:
+        """Every workspace's setting for the channel id, oldest first (operator tools)."""
+        stmt = select(TeamSchedule).where(TeamSchedule.channel == channel).order_by(TeamSchedule.id)
+        return list(await self._session.scalars(stmt))
 
     async def save(
         self,
@@ -38,12 +47,12 @@ class SqlTeamScheduleRepository:
             .values(workspace_id=workspace_id, channel=channel, weekday=weekday, hour=hour, minute=minute,
                     time_zone=time_zone, language=language, enabled=True, changed_by=changed_by, created_at=now,
                     updated_at=now)
-            .on_conflict_do_nothing(index_elements=["channel"])
+            .on_conflict_do_nothing(index_elements=["workspace_id", "channel"])
         )
-        row = await self.for_channel(channel)
+        row = await self.for_channel(workspace_id, channel)
         if row is None:
             raise RuntimeError(f"schedule for {channel} vanished right after insert")
-        row.workspace_id, row.weekday, row.hour, row.minute = workspace_id, weekday, hour, minute
+        row.weekday, row.hour, row.minute = weekday, hour, minute
         row.time_zone, row.language, row.enabled = time_zone, language, True
         row.changed_by, row.updated_at = changed_by, now
         await self._session.flush()

@@ -102,7 +102,8 @@ class FakeConnector(LoopbackServer):
     # ---- configuration
 
     def set_roster(self, conversation_id: str, members: list[dict[str, Any]]) -> None:
-        """Members answered for `conversation_id` (a conversation or team id), e.g.
+        """Members answered for `conversation_id` (a conversation, channel or team id; a channel's
+        threads share its roster), e.g.
         `{"id": "29:1", "name": "An", "aadObjectId": "...", "email": "...", "userPrincipalName": "...",
         "tenantId": "...", "userRole": "user"}`."""
         self.rosters[conversation_id] = list(members)
@@ -264,7 +265,7 @@ class FakeConnector(LoopbackServer):
         fault = self._take_fault(sent)
         if fault is not None:
             return self._answer(sent, fault.status, fault.body, fault.headers)
-        roster = self.rosters.get(sent.conversation_id or "", [])
+        roster = self._roster(sent.conversation_id or "")
         member_id = request.match_info.get("member_id")
         if member_id is not None:
             member = next((m for m in roster if member_id in (m.get("id"), m.get("aadObjectId"))), None)
@@ -277,6 +278,12 @@ class FakeConnector(LoopbackServer):
             token = str(start + size) if start + size < len(roster) else None
             return self._answer(sent, 200, {"continuationToken": token, "members": roster[start:start + size]})
         return self._answer(sent, 200, roster)
+
+    def _roster(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The members of a conversation; a channel thread (`<channel>;messageid=<root>`) has its channel's."""
+        if conversation_id in self.rosters:
+            return self.rosters[conversation_id]
+        return self.rosters.get(conversation_id.split(";messageid=")[0], [])
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         sent = await self._record(request, "unknown")

@@ -59,3 +59,8 @@ async def until(check: Callable[[], Any], seconds: float = 6.0) -> Any:
             return result
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+async def eventually(check: Callable[[], Any]) -> Any:
+    """until() with room for a busy shared machine, for work that waits on no timer of its own."""
+    return await until(check, seconds=30)

@@ -1,4 +1,4 @@
-"""/readyz, /metrics, request ids and JSON log lines, on the real app over HTTP."""
+"""/readyz, the metrics listener, request ids and JSON log lines, on the real app over HTTP."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import asyncio
 import io
 import json
 import logging
+import socket
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from bot.app import create_app
+from bot.app import METRICS_KEY, create_app
 from bot.logging_setup import configure_logging
 from bot.runtime import build_runtime
 from bot.settings import load_settings
 from storage.migrate import downgrade_to, upgrade_to_head
+from storage.stats import COUNTED_OUTBOX_KINDS
 from tests.e2e import slack_requests as sr
 from tests.e2e.loopback import serving, until
 from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
@@ -25,9 +27,18 @@ from tests.e2e.test_slack import quick_ask
 QUESTION = "Mag ik het GEHEIME-CONTRACT-7731 zo tekenen?"
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 async def bot(sqlite_database_url):
-    async with running_slack_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
+    port = free_port()
+    async with running_slack_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1],
+                                 metrics_port=port) as running:
+        running.metrics_url = f"http://127.0.0.1:{port}/metrics"
         yield running
 
 
@@ -50,7 +61,8 @@ async def get(bot, path: str) -> tuple[int, str, dict[str, str]]:
 
 
 async def metrics(bot) -> dict[tuple[str, frozenset], float]:
-    status, text, headers = await get(bot, "/metrics")
+    async with bot.session.get(bot.metrics_url) as response:
+        status, text, headers = response.status, await response.text(), response.headers
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
@@ -98,7 +110,7 @@ async def test_readyz_is_not_ready_while_the_scheduler_is_stopped(bot, sqlite_da
     assert status == 503 and body["checks"]["scheduler"] == "not running"
 
 
-async def test_metrics_count_requests_latency_questions_signals_and_outbox(bot):
+async def test_metrics_count_requests_latency_questions_and_outbox(bot):
     before = await metrics(bot)
     qid = await quick_ask(bot)
     await bot.press("anna", "tag_werk", str(qid))
@@ -117,11 +129,11 @@ async def test_metrics_count_requests_latency_questions_signals_and_outbox(bot):
     assert grew("vraagbot_requests_total", platform="slack", outcome="ok") == 3
     assert grew("vraagbot_requests_total", platform="slack", outcome="refused") == 1
     assert grew("vraagbot_ack_seconds_count", platform="slack") == 4
-    assert value(after, "vraagbot_questions", tag="werk") == 1
-    assert value(after, "vraagbot_signals", kind="curt_detected") == 1
+    assert value(after, "vraagbot_questions") == 1
     sent = sum(v for (name, labels), v in after.items()
                if name == "vraagbot_outbox_messages" and ("status", "sent") in labels)
-    assert sent == bot.rows("SELECT count(*) FROM outbox WHERE status = 'sent'")[0][0] > 0
+    counted = ", ".join(f"'{kind}'" for kind in COUNTED_OUTBOX_KINDS)
+    assert sent == bot.rows(f"SELECT count(*) FROM outbox WHERE status = 'sent' AND kind IN ({counted})")[0][0] > 0
 
 
 async def test_metrics_count_web_api_rate_limits(bot):
@@ -197,3 +209,109 @@ async def test_teams_log_lines_carry_request_ids_and_no_message_text(sqlite_data
     lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
     assert any(line.get("request_id") == "req-teams-0001" for line in lines), lines
     assert "GEHEIME-CONTRACT-7731" not in json_logs.getvalue()
+
+
+# ---------------------------------------------------------------- issue 11, finding 8: metrics are private
+
+
+async def test_the_public_port_serves_no_metrics_with_or_without_the_metrics_listener(bot, sqlite_database_url):
+    status, _, _ = await get(bot, "/metrics")  # this bot has a metrics listener elsewhere
+    assert status == 404
+    runtime = build_runtime(load_settings(database_url=sqlite_database_url))  # no VRAAGBOT_METRICS_PORT
+    app = create_app(runtime, start_scheduler=False)
+    async with serving(app) as base, aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/metrics") as response:
+            assert response.status == 404
+        assert app[METRICS_KEY].url is None  # and no listener anywhere
+
+
+async def test_the_metrics_listener_is_on_loopback_and_asks_for_the_token_when_one_is_set(sqlite_database_url):
+    port = free_port()
+    token = "scrape-token-0123456789"
+    runtime = build_runtime(load_settings(database_url=sqlite_database_url, metrics_port=port, metrics_token=token))
+    app = create_app(runtime, start_scheduler=False)
+    async with serving(app), aiohttp.ClientSession() as session:
+        assert app[METRICS_KEY].url == f"http://127.0.0.1:{port}/metrics"  # loopback unless told otherwise
+        answers = {}
+        for name, headers in {"none": {}, "wrong": {"Authorization": "Bearer scrape-token-wrong-guess"},
+                              "bare": {"Authorization": token}, "right": {"Authorization": f"Bearer {token}"}}.items():
+            async with session.get(app[METRICS_KEY].url, headers=headers) as response:
+                answers[name] = response.status, await response.text()
+        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            only_metrics = response.status
+    assert {name: status for name, (status, _) in answers.items()} == {
+        "none": 401, "wrong": 401, "bare": 401, "right": 200}
+    assert "vraagbot_requests" not in answers["none"][1]
+    assert "vraagbot_questions" in answers["right"][1]
+    assert only_metrics == 404  # the listener serves metrics and nothing else
+
+
+def changes(before, after) -> dict[tuple[str, frozenset], float]:
+    """What a step changed in our series; latency sums and buckets vary with the machine, so they are left out."""
+    timing = ("vraagbot_ack_seconds_bucket", "vraagbot_ack_seconds_sum")
+    keys = {k for k in before.keys() | after.keys() if k[0].startswith("vraagbot_") and not k[0].endswith("_created")
+            and k[0] not in timing}
+    return {k: value(after, k[0], **dict(k[1])) - value(before, k[0], **dict(k[1])) for k in sorted(keys, key=str)
+            if value(after, k[0], **dict(k[1])) != value(before, k[0], **dict(k[1]))}
+
+
+async def quiet(bot) -> None:
+    await until(lambda: not bot.rows("SELECT id FROM outbox WHERE status = 'pending'"))
+
+
+FRIENDLY = "Ja hoor, dat mag je zo tekenen. Goed dat je het even checkt, succes ermee!"
+CURT = "Dit staat gewoon in de handleiding, lees die eerst eens."
+
+
+async def ask(bot) -> int:
+    """Sanne asks Anna; waits until this question (not just any) is delivered."""
+    asked = bot.rows("SELECT count(*) FROM questions")[0][0]
+    status, _ = await bot.command("sanne", "<@UANNA|anna> Mag ik deze offerte goedkeuren? | inschatting: ja")
+    assert status == 200
+    await until(lambda: bot.rows("SELECT count(*) FROM questions WHERE delivered_at IS NOT NULL")[0][0] == asked + 1)
+    return bot.rows("SELECT max(id) FROM questions")[0][0]
+
+
+async def reply(bot, qid: int, text: str) -> None:
+    replies = bot.rows("SELECT count(*) FROM replies")[0][0]
+    await bot.thread_reply("anna", qid, text)
+    await until(lambda: bot.rows("SELECT count(*) FROM replies")[0][0] == replies + 1)
+
+
+async def press(bot, who: str, action: str, qid: int, done_sql: str) -> None:
+    status, _ = await bot.press(who, action, str(qid))
+    assert status == 200
+    await until(lambda: bot.rows(done_sql, qid))
+
+
+@pytest.mark.parametrize("verdict", ["curt", "werk_or_gunst", "confirmed_or_new_info"])
+async def test_no_series_tells_how_one_reply_or_question_was_judged(bot, verdict):
+    """Two questions get the same treatment except for one verdict; every series must change in exactly
+    the same way both times, so polling /metrics around one reply or click does not give the verdict away."""
+    first, second = await ask(bot), await ask(bot)
+    if verdict == "confirmed_or_new_info":
+        await reply(bot, first, FRIENDLY)
+        await reply(bot, second, FRIENDLY)
+    await quiet(bot)
+    tagged = "SELECT id FROM questions WHERE id = ? AND tag_source = 'expert'"
+    closed = "SELECT id FROM questions WHERE id = ? AND outcome IS NOT NULL"
+    steps = {
+        "curt": (lambda q: reply(bot, q, FRIENDLY), lambda q: reply(bot, q, CURT)),
+        "werk_or_gunst": (lambda q: press(bot, "anna", "tag_gunst", q, tagged),
+                          lambda q: press(bot, "anna", "tag_werk", q, tagged)),
+        "confirmed_or_new_info": (lambda q: press(bot, "sanne", "outcome_new_info", q, closed),
+                                  lambda q: press(bot, "sanne", "outcome_confirmed", q, closed)),
+    }[verdict]
+    start = await metrics(bot)
+    await steps[0](first)
+    await quiet(bot)
+    middle = await metrics(bot)
+    await steps[1](second)
+    await quiet(bot)
+    end = await metrics(bot)
+
+    if verdict == "curt":  # the verdict really differed: the second reply was found curt, the first not
+        assert bot.rows("SELECT question_id FROM signals WHERE kind = 'curt_detected'") == [(second,)]
+    assert changes(start, middle) == changes(middle, end)
+    assert changes(start, middle), "nothing changed at all: the comparison compared nothing"
+    assert not [k for k in end if "curt" in k[0] or any("curt" in v or "confirm" in v for v in dict(k[1]).values())]

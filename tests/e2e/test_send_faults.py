@@ -22,6 +22,7 @@ from nudges.outbox import OutboxDispatcher
 from storage.tables import OutboxMessage
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.fake_slack import FakeSlack
+from tests.e2e.teams_bot import origin_of
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -116,7 +117,7 @@ async def test_slack_taking_a_post_but_timing_out_its_answer_does_not_post_it_tw
 async def teams(sqlite_uow_factory, sqlite_database_url):
     async with FakeConnector() as fake:
         clock = HandClock()
-        settings = load_settings(database_url=sqlite_database_url)
+        settings = load_settings(database_url=sqlite_database_url, teams_service_urls=origin_of(fake.service_url))
         parts = teams_parts(settings, sqlite_uow_factory, load_catalog())
         async with sqlite_uow_factory() as uow:
             workspace = await uow.workspaces.get_or_create("teams", "tenant-1", "Tenant")

@@ -59,7 +59,7 @@ async def test_vraag_opens_the_ask_form_card(bot):
     [sent] = await bot.fake.wait_for(conversation_id=bot.chat("sanne"))
     card = FakeConnector.card_of(sent.body)
     assert [i["id"] for i in card["body"] if i["type"].startswith("Input")] == [
-        "expert", "topic", "question", "assessment", "kind", "urgent"]
+        "expert", "topic", "question", "assessment", "kind", "share_kind", "urgent"]
     assert card_actions(sent.body) == ["ask_form"]
 
 

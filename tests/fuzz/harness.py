@@ -1,17 +1,27 @@
 """The real app for fuzzing: the e2e harnesses' SlackBot and TeamsBot, plus the Runtime, so a property can
 wait for the work a request started after its HTTP answer (Slack lazy listeners) before it compares the
-database; and one module-long event loop (tests/fuzz/loop.py) that every generated example runs on."""
+database; and one module-long event loop (tests/fuzz/loop.py) that every generated example runs on.
+
+Every module runs on SQLite and on PostgreSQL (tests/fuzz/conftest.py). A module's database is named by
+one string, ``db``: a SQLite file's path or a PostgreSQL URL; ``query``, ``table_counts`` and the bots'
+``rows`` read either, with SQLite's ``?`` placeholders in both."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sqlite3
+import threading
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
 
 from bot.app import create_app
 from bot.runtime import Runtime, build_runtime
@@ -24,17 +34,96 @@ from tests.e2e.teams_bot import TeamsBot, teams_settings
 from tests.fuzz.loop import LoopThread
 
 
-def table_counts(db_path: str) -> dict[str, int]:
+def is_postgres(db: str) -> bool:
+    return db.startswith(("postgresql:", "postgresql+asyncpg:"))
+
+
+class PostgresReader:
+    """Synchronous reads of a PostgreSQL database, callable from any thread, the fuzz loop's own included
+    (like sqlite3 there, a read blocks the caller briefly): one asyncpg connection on a loop of its own."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = LoopThread().__enter__()
+        self._lock = threading.Lock()  # one statement at a time on the connection, whichever thread asks
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._connection = self._loop.run(asyncpg.connect(dsn, timeout=10))
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        numbered = iter(range(1, sql.count("?") + 1))
+        statement = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)  # qmark style, as for sqlite3
+        with self._lock:
+            return [tuple(record) for record in self._loop.run(self._connection.fetch(statement, *args))]
+
+    def close(self) -> None:
+        self._loop.run(self._connection.close())
+        self._loop.__exit__(None, None, None)
+
+
+_readers: dict[str, PostgresReader] = {}
+
+
+def close_reader(db: str) -> None:
+    if (reader := _readers.pop(db, None)) is not None:
+        reader.close()
+
+
+def query(db: str, sql: str, *args: object) -> list[tuple]:
+    """Rows of ``sql`` (``?`` placeholders) on a module's database, SQLite or PostgreSQL."""
+    if is_postgres(db):
+        reader = _readers.get(db) or _readers.setdefault(db, PostgresReader(db))
+        return reader.rows(sql, *args)
+    with sqlite3.connect(db) as connection:
+        return connection.execute(sql, args).fetchall()
+
+
+def table_counts(db: str) -> dict[str, int]:
     """Rows per table, for every table of ours (people, questions, replies, signals, outbox, processed_events,
     expert_topics, conversation_refs, ... and whatever later migrations add)."""
-    with sqlite3.connect(db_path) as connection:
-        names = [n for (n,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                 if n != "alembic_version" and not n.startswith("sqlite_")]
-        return {t: connection.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in sorted(names)}
+    if is_postgres(db):
+        names = [n for (n,) in query(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    else:
+        names = [n for (n,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
+                 if not n.startswith("sqlite_")]
+    names = sorted(n for n in names if n != "alembic_version")
+    counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in names)  # one round trip
+    return dict(query(db, counts))
+
+
+class DatabaseErrors(logging.Handler):
+    """Log records at ERROR that a database failure caused. After Slack's ack the work runs in the background,
+    so a unit of work that fails there (a unique key two requests raced for, a value PostgreSQL refuses)
+    shows in the log and nowhere else: no status code would catch it."""
+
+    MARKERS = ("sqlalchemy", "asyncpg", "sqlite3")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "".join(traceback.format_exception(*record.exc_info))
+        if any(marker in text for marker in self.MARKERS):
+            self.records.append(text if len(text) <= 1000 else f"{text[:400]} [...] {text[-600:]}")  # what, and why
+
+
+class FuzzSlackBot(SlackBot):
+    """tests/e2e's SlackBot, reading a PostgreSQL database as well as a SQLite file (``db_path`` is ``db``)."""
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        return query(self.db_path, sql, *args)
+
+
+class FuzzTeamsBot(TeamsBot):
+    """tests/e2e's TeamsBot, reading a PostgreSQL database as well as a SQLite file (``db_path`` is ``db``)."""
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        return query(self.db_path, sql, *args)
 
 
 def fresh_database(template: Path, directory: Path) -> tuple[str, str]:
-    """A migrated SQLite file for one test module: (url, path)."""
+    """A migrated SQLite file for one test module: (url, db)."""
     path = directory / "fuzz.db"
     copy_sqlite(template, path)
     return sqlite_url(path), str(path)
@@ -59,7 +148,7 @@ async def settle(runtime: Runtime, rounds: int = 3) -> None:
 
 
 @asynccontextmanager
-async def slack_target(database_url: str, db_path: str) -> AsyncIterator[tuple[SlackBot, Runtime]]:
+async def slack_target(database_url: str, db: str) -> AsyncIterator[tuple[SlackBot, Runtime]]:
     """Like tests/e2e/slack_bot.running_slack_bot, keeping the runtime at hand."""
     from tests.e2e.fake_slack import FakeSlack
 
@@ -70,15 +159,16 @@ async def slack_target(database_url: str, db_path: str) -> AsyncIterator[tuple[S
                                SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url)
         runtime = build_runtime(config)
         async with serving(create_app(runtime)) as url, aiohttp.ClientSession() as session:
-            yield SlackBot(url, fake, db_path, session), runtime
+            yield FuzzSlackBot(url, fake, db, session), runtime
 
 
 @asynccontextmanager
-async def teams_target(database_url: str, db_path: str, **overrides: Any) -> AsyncIterator[tuple[TeamsBot, Runtime]]:
+async def teams_target(database_url: str, db: str, **overrides: Any) -> AsyncIterator[tuple[TeamsBot, Runtime]]:
     """Like tests/e2e/teams_bot.running_teams_bot, keeping the runtime at hand."""
-    runtime = build_runtime(teams_settings(database_url, **overrides))
-    async with FakeConnector() as fake, serving(create_app(runtime)) as url, aiohttp.ClientSession() as session:
-        yield TeamsBot(url, fake, db_path, session), runtime
+    async with FakeConnector() as fake:
+        runtime = build_runtime(teams_settings(database_url, fake, **overrides))
+        async with serving(create_app(runtime)) as url, aiohttp.ClientSession() as session:
+            yield FuzzTeamsBot(url, fake, db, session, runtime), runtime
 
 
 async def post_raw(session: aiohttp.ClientSession, url: str, body: bytes,
@@ -108,15 +198,14 @@ async def slack_world(bot: SlackBot, runtime: Runtime) -> dict[str, int]:
     return {"question": question_id, **{who: people[uid] for who, uid in USERS.items()}}
 
 
-async def quiet(db_path: str, runtime: Runtime) -> None:
+async def quiet(db: str, runtime: Runtime) -> None:
     """Wait until no work runs and the outbox has nothing left to send."""
     from tests.e2e.loopback import until
 
     await settle(runtime)
-    await until(lambda: not _pending(db_path), seconds=15)
+    await until(lambda: not _pending(db), seconds=15)
     await settle(runtime)
 
 
-def _pending(db_path: str) -> int:
-    with sqlite3.connect(db_path) as connection:
-        return connection.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+def _pending(db: str) -> int:
+    return query(db, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]

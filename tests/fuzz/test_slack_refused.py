@@ -86,7 +86,7 @@ class Probe:
 
 
 @pytest.fixture(scope="module")
-def slack(loop_thread, module_database):
+def slack(loop_thread, module_database, database_errors):
     with entered(loop_thread, slack_target(*module_database)) as (bot, runtime):
         loop_thread.run(slack_world(bot, runtime))
         yield loop_thread, bot, runtime
@@ -102,11 +102,12 @@ def _assert_untouched(bot, before: Probe) -> None:
     assert after.calls == before.calls, "a refused request made Slack Web API calls"
 
 
-def test_unsigned_forged_and_stale_requests_are_refused_and_store_nothing(slack):
+def test_unsigned_forged_and_stale_requests_are_refused_and_store_nothing(slack, backend, database_errors):
     loop, bot, _ = slack
     before = _snapshot(bot)
+    requests_to_send = budget.share(budget.SLACK_REFUSED, backend)
 
-    @fuzz(budget.SLACK_REFUSED // BATCH)
+    @fuzz(requests_to_send // BATCH, backend)
     @given(st.lists(st.tuples(slack_bodies, content_types, forgeries), min_size=BATCH, max_size=BATCH))
     def attack(requests):
         async def send():
@@ -122,15 +123,17 @@ def test_unsigned_forged_and_stale_requests_are_refused_and_store_nothing(slack)
     attack()
     loop.run(asyncio.sleep(0.5))  # anything a refused request might have started would show by now
     _assert_untouched(bot, before)
-    assert before.sent >= budget.SLACK_REFUSED
+    assert before.sent >= requests_to_send
     assert loop.run(_healthz(bot)) == 200
+    assert database_errors.records == []
 
 
-def test_bodies_over_the_limit_are_refused_and_big_ones_below_it_do_no_harm(slack):
+def test_bodies_over_the_limit_are_refused_and_big_ones_below_it_do_no_harm(slack, backend, database_errors):
     loop, bot, _ = slack
     before = _snapshot(bot)
+    requests_to_send = budget.share(budget.SLACK_HUGE, backend)
 
-    @fuzz(budget.SLACK_HUGE // 4)
+    @fuzz(requests_to_send // 4, backend)
     @given(st.lists(st.tuples(huge_bodies, st.sampled_from(["form", "json"]), st.booleans()), min_size=4, max_size=4))
     def attack(requests: list[tuple[Huge, str, bool]]):
         async def send():
@@ -156,8 +159,9 @@ def test_bodies_over_the_limit_are_refused_and_big_ones_below_it_do_no_harm(slac
         _assert_untouched(bot, before)  # none of these bodies is a payload anyone could act on
 
     attack()
-    assert before.sent >= budget.SLACK_HUGE
+    assert before.sent >= requests_to_send
     assert loop.run(_healthz(bot)) == 200
+    assert database_errors.records == []
 
 
 async def _healthz(bot) -> int:

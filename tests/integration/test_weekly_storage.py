@@ -36,7 +36,7 @@ async def test_schedule_save_replaces_and_lists_enabled(uow_factory: UowFactory)
         assert [(s.channel, s.weekday, s.hour, s.minute, s.updated_at) for s in rows] == [
             ("slack:C1", 4, 16, 30, NOW + minutes(5)), ("slack:C2", 1, 8, 0, NOW)]
         assert len(await uow.team_schedules.changed_by_person(anna.id)) == 2
-        assert await uow.team_schedules.for_channel("slack:C3") is None
+        assert await uow.team_schedules.for_channel(ws.id, "slack:C3") is None
 
 
 async def test_weekly_queries(uow_factory: UowFactory) -> None:
@@ -89,6 +89,7 @@ async def test_concurrent_planners_queue_each_channel_once(uow_factory: UowFacto
     assert sum(queued) == 12
     async with uow_factory() as uow:
         rows = await uow.outbox.claim_due(clock.now(), 100)
-        assert sorted(r.dedupe_key for r in rows) == sorted(f"cslack:C{n}:weekly_team:2025-W10" for n in range(12))
+        assert sorted(r.dedupe_key for r in rows) == sorted(f"cslack:C{n}:weekly_team:2025-W10:w{ws.id}"
+                                                            for n in range(12))
         assert {r.status for r in rows} == {OutboxStatus.PENDING}
     assert sum(await asyncio.gather(*(p.plan_due() for p in planners))) == 0

@@ -9,7 +9,7 @@ from handlers.models import MessageKind
 
 
 async def test_ask_named_expert_delivers_with_tag_buttons_and_default_werk(world):
-    result = await world.say("sanne", "@anna #inkoop Mag ik dit goedkeuren? | inschatting: ja | twijfel")
+    result = await world.say("sanne", "@anna #inkoop Mag ik dit goedkeuren? | inschatting: ja | twijfel | toon-soort")
     assert result.ok and "Anna" in result.replies[0].text
     sent = await world.drain()
     [question] = world.to("anna", sent)

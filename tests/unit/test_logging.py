@@ -50,3 +50,36 @@ def test_text_format_is_one_plain_line(logs):
     logging.getLogger("vraagbot").info("hallo %s", "wereld")
     [line] = buffer.getvalue().splitlines()
     assert "hallo wereld" in line and not line.startswith("{")
+
+
+FORGED_ID = "U1\nFAKE level=ERROR"  # issue 11, finding 16: a user id that tries to start a log line of its own
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_newline_in_a_logged_value_cannot_forge_a_log_line(logs, fmt):
+    configure_logging("INFO", fmt)
+    buffer = io.StringIO()
+    logging.getLogger().handlers[0].setStream(buffer)
+    logging.getLogger("vraagbot").warning("slack request refused for user %s", FORGED_ID)
+    [line] = buffer.getvalue().splitlines()  # exactly one line
+    if fmt == "json":
+        assert json.loads(line)["event"] == f"slack request refused for user {FORGED_ID}"  # intact, escaped
+    else:
+        assert "user U1\\nFAKE level=ERROR" in line
+
+
+def test_text_lines_escape_every_control_character_and_tracebacks_stay_on_their_line(logs):
+    configure_logging("INFO", "text")
+    buffer = io.StringIO()
+    logging.getLogger().handlers[0].setStream(buffer)
+    hostile = "a\rb\x1b[2Jc\x00d\x85e\u2028f\u2029g\x0bh\x0ci\x1cj\tk"
+    logging.getLogger("vraagbot").info("name %s", hostile)
+    try:
+        raise ValueError(f"bad id {FORGED_ID}")
+    except ValueError:
+        logging.getLogger("vraagbot").exception("could not handle it")
+    lines = buffer.getvalue().split("\n")
+    assert lines[-1] == "" and len(lines) == 3, lines  # two records, two lines, by any splitter:
+    assert buffer.getvalue().splitlines() == lines[:2]
+    assert "a\\rb\\x1b[2Jc\\x00d\\x85e\\u2028f\\u2029g\\x0bh\\x0ci\\x1cj\\tk" in lines[0]
+    assert "ValueError: bad id U1\\nFAKE level=ERROR" in lines[1] and "Traceback" in lines[1]

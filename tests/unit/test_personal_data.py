@@ -37,9 +37,12 @@ async def test_expert_export_shows_their_replies_and_signals_about_them(world):
     data = export.replies[0].attachment
     assert data["topics_in_role"] == ["contracten", "privacy"]
     assert [q["role"] for q in data["questions"]] == ["expert"]
-    assert len(data["replies"]) == 1 and data["replies"][0]["curt"] is True
-    assert {(s["kind"], s["about_you"]) for s in data["signals"]} == {("curt_detected", True),
-                                                                       ("curt_reported", True)}
+    assert len(data["replies"]) == 1 and "curt" not in data["replies"][0]  # issue 11, finding 6
+    assert data["signals"] == []  # the bot's and Sanne's curt signals: only a count per finished month
+    world.clock.advance(days=8)
+    data = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment
+    # Found curt by the bot and reported by Sanne: one question, counted once.
+    assert data["replies_of_yours_that_felt_curt"]["per_month"] == [{"month": "2026-11", "count": 1}]
 
 
 async def test_forget_me_needs_confirmation_then_erases_everything(world):

@@ -77,3 +77,61 @@ def test_readme_documents_every_setting():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     missing = [variable for variable, _, _ in settings_table() if f"| `{variable}` |" not in readme]
     assert missing == []
+
+
+SLACK_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+@pytest.fixture
+def slack_env(monkeypatch):
+    for name in SLACK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    # Set but empty never means "off": an empty signing secret would let anyone sign a request.
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": " \t "}, "SLACK_SIGNING_SECRET: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": ""},
+     "SLACK_SIGNING_SECRET: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "  ", "SLACK_SIGNING_SECRET": "s"},
+     "SLACK_APP_TOKEN: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN: must not be empty"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: must be set when SLACK_BOT_TOKEN is"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN: must be an app-level token"),
+])
+def test_an_empty_or_missing_slack_secret_is_a_wrong_setting(slack_env, env, message):
+    slack_env(**env)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [line] = str(error.value).splitlines()
+    assert line.startswith(message)
+    assert "xoxb-1" not in line  # secrets never shown
+
+
+def test_http_mode_needs_the_signing_secret_and_socket_mode_may_do_without(slack_env):
+    slack_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s3cret")
+    http = load_settings()
+    assert http.slack_enabled and not http.slack_socket_mode
+    slack_env(SLACK_SIGNING_SECRET="", SLACK_APP_TOKEN="xapp-1")
+    with pytest.raises(SettingsError):
+        load_settings()  # an empty secret stays wrong in Socket Mode too
+    slack_env(SLACK_SIGNING_SECRET="s3cret")
+    assert load_settings().slack_socket_mode
+
+
+def test_socket_mode_without_a_secret_checks_http_requests_with_a_random_one(slack_env):
+    from bot.slack.platform import signing_secret
+
+    slack_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    settings = load_settings()
+    assert settings.slack_socket_mode and settings.slack_signing_secret is None
+    first, second = signing_secret(settings), signing_secret(settings)
+    assert len(first) >= 32 and first != second

@@ -72,7 +72,7 @@ async def test_queued_once_at_the_local_send_time_and_sent_once(world):
         world.clock.current = datetime(2026, 11, 23, 8, 0, tzinfo=UTC) + timedelta(minutes=minutes)
         assert await plan_and_send(world) == []
     assert world.rows("SELECT dedupe_key, period, status FROM outbox WHERE kind='weekly_team'") == [
-        ("cslack:C1:weekly_team:2026-W48", "2026-W48", "sent")]
+        ("cslack:C1:weekly_team:2026-W48:w1", "2026-W48", "sent")]
 
 
 async def test_a_dst_change_keeps_the_local_time(world):
@@ -262,15 +262,16 @@ async def test_trend_against_the_weeks_before(world):
     await world.add_person("femke")
     at(world, 2026, 10, 20)
     await set_nudge(world, "team-nudge maandag 09:00")
-    for week in range(4):  # two questions a week in the four weeks before
+    for week in range(4):  # three questions among five people a week in the four weeks before
         world.clock.current = datetime(2026, 10, 27, 10, tzinfo=UTC) + timedelta(weeks=week)
         await ask(world, "sanne", "anna")
         await ask(world, "femke", "lotte")
+        await ask(world, "bram", "sanne")
     at(world, 2026, 11, 24, 10)
     await ring(world, ["sanne", "anna", "lotte", "bram", "femke"])
     text = await weekly_text(world)
     assert "het team 5 vragen" in text
-    assert "meer dan het gemiddelde van de vier weken ervoor (2 per week)" in text
+    assert "meer dan het gemiddelde van de vier weken ervoor (3 per week)" in text
 
 
 async def test_a_week_without_questions_says_so_kindly(world):
@@ -284,14 +285,14 @@ async def test_a_week_without_questions_says_so_kindly(world):
 
 
 async def test_each_expert_gets_their_own_week_privately_with_focus_advice(world):
-    at(world, 2026, 11, 23, 9)  # Monday
+    at(world, 2026, 11, 23, 9)  # Monday of ISO week 48
     world.presence.focus["anna"] = datetime(2026, 11, 23, 12, tzinfo=UTC)
     await ask(world, "sanne", "anna", options="| urgent", outcome=Action.OUTCOME_CONFIRMED)
     await ask(world, "lotte", "anna", options="| urgent")
     await ask(world, "sanne", "bram")
-    at(world, 2026, 11, 27, 13, 59)  # Friday 14:59 in Amsterdam
+    at(world, 2026, 11, 30, 8, 59)  # the next Monday, 09:59 in Amsterdam
     assert await plan_and_send(world) == []
-    at(world, 2026, 11, 27, 14, 0)
+    at(world, 2026, 11, 30, 9, 0)  # 10:00: the summary of the whole week 48
     sent = await plan_and_send(world)
     by_person = {m.person_id: m for m in sent}
     assert set(by_person) == {world.people["anna"].id, world.people["bram"].id}  # askers get no summary
@@ -300,7 +301,7 @@ async def test_each_expert_gets_their_own_week_privately_with_focus_advice(world
     assert "2 vragen kwamen als urgent binnen terwijl je in focustijd zat" in anna
     bram = by_person[world.people["bram"].id].text
     assert "you answered 1 of your colleagues' questions" in bram and "focus time" not in bram
-    at(world, 2026, 11, 27, 16, 0)
+    at(world, 2026, 11, 30, 11, 0)
     assert await plan_and_send(world) == []  # once per week
 
 
