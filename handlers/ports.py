@@ -439,6 +439,36 @@ class TeamScheduleRepository(Protocol):
     async def changed_by_person(self, person_id: int) -> list[TeamScheduleRecord]: ...
 
 
+class TeamWeekRecord(Protocol):
+    """A workspace's figures for one ISO week, stored once (handlers.insights.WeekFigures): counts only."""
+
+    id: int
+    workspace_id: int
+    week: str  # ISO week, e.g. "2026-W47"
+    time_zone: str
+    asked: int
+    werk: int
+    with_outcome: int
+    confirmed: int
+    people: int
+    answered: int
+    answerers: int
+    short_replies: int
+    previous: list[dict[str, int]]  # the trend's earlier weeks, newest first: {"asked": n, "people": n}
+    computed_at: datetime
+
+
+class TeamWeekRepository(Protocol):
+    async def get(self, workspace_id: int, week: str) -> TeamWeekRecord | None: ...
+
+    async def get_many(self, workspace_id: int, weeks: Sequence[str]) -> list[TeamWeekRecord]: ...
+
+    async def keep(self, *, workspace_id: int, week: str, time_zone: str, figures: dict[str, int],
+                   previous: list[dict[str, int]], now: datetime) -> TeamWeekRecord:
+        """Store the week's figures unless they are stored already, and return what is stored: when
+        two replicas compute the same week at once, both get the first one's figures."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``async with uow:`` commits on success, rolls back on error."""
 
@@ -452,6 +482,7 @@ class UnitOfWork(Protocol):
     events: ProcessedEventRepository
     conversations: ConversationRepository
     team_schedules: TeamScheduleRepository
+    team_weeks: TeamWeekRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -96,8 +96,9 @@ class WeeklyPlanner:
                 return 0
             seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
             # The team's last whole week, whatever this channel's own day, time and zone.
+            # Computed by the first message about the week and stored; later ones reuse it.
             week = await gather_team_week(uow, schedule.workspace_id,
-                                          reported_week(due, team_time_zone(self._policy)))
+                                          reported_week(due, team_time_zone(self._policy)), now=now)
             text = compose_team(self._catalog, schedule.language, seed, week, self._policy.min_group_size)
             message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=channel, private=False)
             row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
@@ -200,6 +201,8 @@ async def preview(uow_factory: UnitOfWorkFactory, clock: Clock, catalog: Catalog
         schedule = settings[0]
         send_at = await next_send(uow, schedule, clock.now())
         seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
-        week = await gather_team_week(uow, schedule.workspace_id, reported_week(send_at, team_time_zone(policy)))
+        # Stored figures where the week has them; a preview stores none (the week may not have ended).
+        week = await gather_team_week(uow, schedule.workspace_id, reported_week(send_at, team_time_zone(policy)),
+                                      keep=False)
     text = compose_team(catalog, schedule.language, seed, week, policy.min_group_size)
     return Preview(channel, schedule.enabled, schedule.language, schedule.time_zone, send_at, text)

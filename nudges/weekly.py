@@ -8,8 +8,8 @@ always a fixed ISO week of the team (handlers.weeks), never the days before a se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, timedelta
 
 from babel.numbers import format_decimal
 
@@ -41,19 +41,55 @@ class TeamWeek:
     recognised: list[str]  # who answered, minus who opted out, alphabetical
 
 
-async def gather_team_week(uow: UnitOfWork, workspace_id: int, week: Week) -> TeamWeek:
+async def gather_team_week(uow: UnitOfWork, workspace_id: int, week: Week, *, keep: bool = True,
+                           now: datetime | None = None) -> TeamWeek:
     """``week``: from handlers.weeks (``reported_week`` of the send moment), never the days
-    before a send moment: every channel of the workspace must get the same figures."""
+    before a send moment: every channel of the workspace must get the same figures.
+
+    The figures of a week are computed once and stored (``keep``; the planner, ``now`` is when):
+    every later message about that week reuses them, so a forget-me between two channels'
+    messages cannot change the second one's figures by the forgotten person's verdicts. Without
+    ``keep`` (a preview) stored figures are read but none are stored. The recognition list is
+    composed live: a forgotten name goes, and no name is ever stored."""
     # A handful of queries whatever the team's size: every round trip counts when the planner
     # composes a message for each of hundreds of teams (bench/insights.py).
-    earlier = [week.before(n) for n in range(1, TREND_WEEKS + 1)]
-    asked = await uow.questions.asked_between(workspace_id, earlier[-1].start, week.end)
     answered = await uow.questions.answered_between(week.start, week.end, workspace_id)
-    signals = await uow.signals.for_questions([q.id for q in answered])
     experts = sorted({q.expert_id for q in answered if q.expert_id is not None})
     names = {p.id: (p.display_name, p.recognition_opt_out) for p in await uow.people.get_many(experts)}
-    return TeamWeek(week, week_figures(week, [*asked, *answered], signals),
-                    [week_figures(before, asked, []) for before in earlier], recognised(answered, names))
+    stored = await uow.team_weeks.get(workspace_id, week.label)
+    if stored is None:
+        figures, previous = await _count_team_week(uow, workspace_id, week, answered)
+        if keep:
+            stored = await uow.team_weeks.keep(
+                workspace_id=workspace_id, week=week.label, time_zone=week.time_zone, figures=asdict(figures),
+                previous=[{"asked": p.asked, "people": p.people} for p in previous], now=now or datetime.now(UTC))
+    if stored is not None:  # stored now or earlier, by this replica or another: those are the week's figures
+        figures = WeekFigures(**{name: getattr(stored, name) for name in _FIGURE_NAMES})
+        previous = [_trend_week(p["asked"], p["people"]) for p in stored.previous]
+    return TeamWeek(week, figures, previous, recognised(answered, names))
+
+
+_FIGURE_NAMES = tuple(field.name for field in fields(WeekFigures))
+
+
+def _trend_week(asked: int, people: int) -> WeekFigures:
+    """An earlier week as the trend uses it: only how many questions were asked, and among how many people."""
+    return WeekFigures(asked=asked, werk=0, with_outcome=0, confirmed=0, people=people, answered=0,
+                       answerers=0, short_replies=0)
+
+
+async def _count_team_week(uow: UnitOfWork, workspace_id: int, week: Week,
+                           answered: Sequence[QuestionRecord]) -> tuple[WeekFigures, list[WeekFigures]]:
+    """The week's figures and the trend's earlier weeks, from the questions and signals as they
+    are now. An earlier week whose figures were stored counts as stored, so the trend agrees with
+    the messages sent about those weeks."""
+    earlier = [week.before(n) for n in range(1, TREND_WEEKS + 1)]
+    asked = await uow.questions.asked_between(workspace_id, earlier[-1].start, week.end)
+    signals = await uow.signals.for_questions([q.id for q in answered])
+    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [e.label for e in earlier])}
+    previous = [_trend_week(kept[e.label].asked, kept[e.label].people) if e.label in kept
+                else week_figures(e, asked, []) for e in earlier]
+    return week_figures(week, [*asked, *answered], signals), previous
 
 
 def percent(share: float) -> str:

@@ -284,3 +284,30 @@ class TeamSchedule(Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class TeamWeekFigures(Base):
+    """A workspace's figures for one ISO week, computed once, when the first message about that week
+    was composed, and reused by every later one (issue 11, finding 5): a forget-me between two
+    channels' messages would otherwise change the second one's figures by exactly the forgotten
+    person's replies and verdicts. Counts only, never a name or id of a person, so forget-me has
+    nothing to remove here; being aggregates, the rows are kept (retention leaves them alone)."""
+
+    __tablename__ = "team_week_figures"
+    __table_args__ = (UniqueConstraint("workspace_id", "week"),)  # one set of figures per week, whoever computed it
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(16))  # ISO week, e.g. "2026-W47" (handlers.weeks)
+    time_zone: Mapped[str] = mapped_column(String(64))  # the zone the week was local to
+    asked: Mapped[int]
+    werk: Mapped[int]
+    with_outcome: Mapped[int]
+    confirmed: Mapped[int]
+    people: Mapped[int]
+    answered: Mapped[int]
+    answerers: Mapped[int]
+    short_replies: Mapped[int]
+    # The trend's earlier weeks, newest first, as they stood then: [{"asked": n, "people": n}, ...]
+    previous: Mapped[list[dict[str, int]]] = mapped_column(JSON())
+    computed_at: Mapped[datetime]

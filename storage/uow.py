@@ -20,6 +20,7 @@ from storage.repositories import (
 )
 from storage.repositories.conversations import SqlConversationRepository
 from storage.repositories.schedules import SqlTeamScheduleRepository
+from storage.repositories.team_weeks import SqlTeamWeekRepository
 
 
 class SqlUnitOfWork:
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
     events: SqlProcessedEventRepository
     conversations: SqlConversationRepository
     team_schedules: SqlTeamScheduleRepository
+    team_weeks: SqlTeamWeekRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.events = SqlProcessedEventRepository(session)
         self.conversations = SqlConversationRepository(session)
         self.team_schedules = SqlTeamScheduleRepository(session)
+        self.team_weeks = SqlTeamWeekRepository(session)
         return self
 
     async def __aexit__(

@@ -3,6 +3,7 @@
 from storage.repositories.outbox import SqlOutboxRepository, SqlProcessedEventRepository
 from storage.repositories.people import SqlPersonRepository, SqlTopicRepository, SqlWorkspaceRepository
 from storage.repositories.questions import SqlQuestionRepository, SqlReplyRepository, SqlSignalRepository
+from storage.repositories.team_weeks import SqlTeamWeekRepository
 
 __all__ = [
     "SqlOutboxRepository",
@@ -11,6 +12,7 @@ __all__ = [
     "SqlQuestionRepository",
     "SqlReplyRepository",
     "SqlSignalRepository",
+    "SqlTeamWeekRepository",
     "SqlTopicRepository",
     "SqlWorkspaceRepository",
 ]

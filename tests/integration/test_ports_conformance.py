@@ -26,6 +26,7 @@ IMPLEMENTATIONS = [
     (ports.OutboxRepository, repos.SqlOutboxRepository),
     (ports.ProcessedEventRepository, repos.SqlProcessedEventRepository),
     (ports.TeamScheduleRepository, SqlTeamScheduleRepository),
+    (ports.TeamWeekRepository, repos.SqlTeamWeekRepository),
     (ports.UnitOfWork, SqlUnitOfWork),
 ]
 
@@ -38,6 +39,7 @@ RECORDS = [
     (ports.SignalRecord, tables.Signal),
     (ports.OutboxRecord, tables.OutboxMessage),
     (ports.TeamScheduleRecord, tables.TeamSchedule),
+    (ports.TeamWeekRecord, tables.TeamWeekFigures),
 ]
 
 

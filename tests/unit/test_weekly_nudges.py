@@ -218,7 +218,7 @@ async def test_a_team_of_five_sees_figures_and_short_reply_figures(world):
     text = await weekly_text(world)
     assert "het team 6 vragen via vraagbot; 100% daarvan kreeg het label werk" in text
     assert "83% van de vragen met een bekende uitkomst (5 van 6)" in text
-    assert "Van de 6 beantwoorde vragen kwamen er 1 kort of gehaast over" in text
+    assert "Bij 1 van de 6 beantwoorde vragen kwam het antwoord kort of gehaast over" in text
 
 
 async def test_five_people_but_four_who_answered_hides_only_the_short_replies(world):
