@@ -69,9 +69,13 @@ class PlatformRouter:
         return await messenger.send(message)
 
     async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
-        messenger = self._messengers.get(await self._platform_of(message))
-        lookup = getattr(messenger, "find_delivered", None)  # platforms that cannot tell: None, send again
-        return await lookup(message, since) if lookup is not None else None
+        platform = await self._platform_of(message)
+        lookup = getattr(self._messengers.get(platform), "find_delivered", None)
+        if lookup is None:  # Teams cannot tell (no label to search for): at least once, never lost
+            log.warning("%s: an earlier attempt on %s may have arrived; %s cannot tell, so it is sent again "
+                        "(it may arrive twice)", message.delivery_key, platform, platform)
+            return None
+        return await lookup(message, since)
 
     async def _platform_of(self, message: OutgoingMessage) -> str:
         if message.channel is not None:
@@ -148,7 +152,8 @@ def build_runtime(
         messengers.setdefault("teams", teams_parts.messenger)
     dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds),
-                                  concurrency=settings.outbox_concurrency)
+                                  concurrency=settings.outbox_concurrency,
+                                  lookup_seconds=settings.outbox_lookup_seconds)
     policy = Policy(default_locale=settings.default_language, default_time_zone=settings.default_time_zone,
                     min_group_size=settings.min_group_size, team_nudge_admins_only=settings.team_nudge_admins_only,
                     text_retention_days=settings.text_retention_days)

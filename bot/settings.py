@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=120.0, ge=10, description="how long a claimed outbox message is reserved for the sending replica; "
         "after a crash it is sent again once this has passed",
     )
+    outbox_lookup_seconds: float = Field(
+        default=60.0, ge=1, le=600, description="how long the outbox keeps asking Slack whether a message whose "
+        "send was cut off arrived after all, before it sends it anyway (at most half the lease)",
+    )
     db_retry_seconds: float = Field(
         default=30.0, ge=0, le=600, description="how long a request waits for an unreachable database (a restart) "
         "before the person is told that nothing was saved",

@@ -323,8 +323,10 @@ class OutboxRepository(Protocol):
 
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 
-    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
-        """With ``retry_at``: stays pending until then, attempts + 1. Without: failed for good."""
+    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None, *,
+                          outcome_unknown: bool = True) -> None:
+        """With ``retry_at``: stays pending until then, attempts + 1. Without: failed for good.
+        ``outcome_unknown=False``: the platform answered (nothing arrived), so the attempt marker goes."""
 
     async def mark_skipped(self, row_id: int, reason: str) -> None: ...
 

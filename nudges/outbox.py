@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)  # longer than any send with its own retries takes
+LOOKUP_SECONDS = 60.0  # how long to keep asking whether an in-doubt attempt arrived before sending anyway
+LOOKUP_BACKOFF = 1.0  # seconds before the first repeat of a failed look-up; doubles, capped at 15 s
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -69,8 +71,12 @@ class Turns:
 
 class OutboxDispatcher:
     def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 1000,
-                 catalog: Catalog | None = None, lease: timedelta = LEASE, concurrency: int = 1) -> None:
+                 catalog: Catalog | None = None, lease: timedelta = LEASE, concurrency: int = 1,
+                 lookup_seconds: float = LOOKUP_SECONDS, lookup_backoff: float = LOOKUP_BACKOFF) -> None:
         self._lease = lease
+        # Look-ups are retried within the claim, so they must end well inside its lease.
+        self._lookup_seconds = min(lookup_seconds, lease.total_seconds() / 2)
+        self._lookup_backoff = lookup_backoff
         self._concurrency = concurrency  # sends at once: one slow or rate-limited recipient holds up no others
         self._catalog = catalog  # to tell an asker when their expert cannot be reached
         self._uow = uow
@@ -131,8 +137,11 @@ class OutboxDispatcher:
 
     async def _deliver(self, row: OutboxRecord, in_doubt_since: datetime | None) -> None:
         message = replace(OutgoingMessage.from_payload(row.payload), delivery_key=f"outbox-{row.id}")
+        settled = in_doubt_since is None  # nothing in doubt, or the platform said the earlier attempt did not arrive
         try:
-            earlier = await self._delivered_earlier(row, message, in_doubt_since) if in_doubt_since else None
+            earlier = None
+            if in_doubt_since is not None:
+                earlier, settled = await self._delivered_earlier(row, message, in_doubt_since)
             platform_id = earlier if earlier is not None else await self._messenger.send(message)
         except RecipientUnreachable as error:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
@@ -141,7 +150,10 @@ class OutboxDispatcher:
                 if row.kind == MessageKind.QUESTION and row.question_id is not None and self._catalog is not None:
                     await mark_undeliverable(uow, self._clock, self._catalog, row.question_id)
         except Exception as error:  # rate limits, 5xx, timeouts, and bugs: never lose the row
-            await self._retry_later(row, error)
+            # A definite answer (a 429, an error code) means nothing of this attempt arrived: the retry
+            # is not looked up. Unless an earlier attempt is still unresolved, or the messenger cannot say.
+            unknown = not settled or getattr(error, "outcome_unknown", True)
+            await self._retry_later(row, error, outcome_unknown=unknown)
         else:
             sent_at = self._clock.now()
             async with self._uow() as uow:
@@ -149,19 +161,41 @@ class OutboxDispatcher:
                 if row.kind == MessageKind.QUESTION and row.question_id is not None:
                     await mark_delivered(uow, row.question_id, platform_id, sent_at)
 
-    async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime) -> str | None:
-        """Ask the platform whether the in-doubt attempt arrived; its id if so. Platforms that
-        cannot tell (no DeliveryLookup) get the message again: at least once, never lost."""
+    async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime
+                                 ) -> tuple[str | None, bool]:
+        """Ask the platform whether the in-doubt attempt arrived: its id if so, and whether the
+        platform told us (settled). Platforms that cannot tell (no DeliveryLookup) get the message
+        again. A look-up that fails is repeated with backoff (honouring Retry-After) for at most
+        ``lookup_seconds``; then the message is sent anyway: a possible duplicate, never a loss. A
+        failed look-up is no failed delivery: it counts toward no attempt."""
         lookup = getattr(self._messenger, "find_delivered", None)
-        found = await lookup(message, since) if lookup is not None else None
-        if found is not None:
-            log.info("outbox %s (%s): an earlier attempt was delivered after all; not sending again", row.id,
-                     row.kind)
-        elif lookup is None:
+        if lookup is None:
             log.warning("outbox %s (%s): an earlier attempt may have arrived; sending again", row.id, row.kind)
-        return found
+            return None, False
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + self._lookup_seconds, self._lookup_backoff
+        while True:
+            try:
+                found = await lookup(message, since)
+            except RecipientUnreachable:
+                raise
+            except Exception as error:
+                hinted = getattr(error, "retry_after", None)
+                wait = float(hinted) if hinted is not None else pause
+                if loop.time() + wait > deadline:
+                    log.warning("outbox %s (%s): could not find out whether an earlier attempt arrived (%s); "
+                                "sending it anyway, it may arrive twice", row.id, row.kind, error)
+                    return None, False
+                log.info("outbox %s (%s): look-up failed (%s); asking again in %.1f s", row.id, row.kind, error, wait)
+                await asyncio.sleep(wait)
+                pause = min(pause * 2, 15.0)
+                continue
+            if found is not None:
+                log.info("outbox %s (%s): an earlier attempt was delivered after all; not sending again", row.id,
+                         row.kind)
+            return found, True
 
-    async def _retry_later(self, row: OutboxRecord, error: Exception) -> None:
+    async def _retry_later(self, row: OutboxRecord, error: Exception, *, outcome_unknown: bool = True) -> None:
         if not isinstance(error, TransientSendError):
             log.exception("outbox %s (%s): unexpected send error", row.id, row.kind)
         now = self._clock.now()
@@ -172,4 +206,4 @@ class OutboxDispatcher:
             else:
                 retry_at = now + backoff(row.attempts, getattr(error, "retry_after", None))
                 log.warning("outbox %s (%s) will be retried at %s: %s", row.id, row.kind, retry_at, error)
-                await uow.outbox.mark_failed(row.id, str(error)[:500], now, retry_at)
+                await uow.outbox.mark_failed(row.id, str(error)[:500], now, retry_at, outcome_unknown=outcome_unknown)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,53 @@ log = logging.getLogger(__name__)
 # Errors that mean this person or conversation cannot be reached: retrying will not help.
 UNREACHABLE = {"user_not_found", "channel_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
                "is_archived", "not_in_channel", "user_not_visible"}
+
+
+# Web API methods that deliver something: an attempt of one that ends without a clear answer may
+# have arrived all the same.
+DELIVERING = ("/chat.postMessage", "/files.completeUploadExternal")
+# Statuses and error codes after which Slack may have carried the call out (its docs on
+# internal_error and fatal_error: "it's possible some aspect of the operation succeeded").
+UNKNOWN_STATUSES = {500, 502, 504}
+UNKNOWN_CODES = {"internal_error", "fatal_error"}
+# Set by SlackMessenger.send for the duration of one send: what NoteUnknownOutcomes saw.
+_unknown_outcomes: ContextVar[list[str] | None] = ContextVar("unknown_outcomes", default=None)
+
+
+def outcome_unknown(response: Any = None, error: Any = None) -> bool:
+    """Whether an attempt ended without telling us if Slack carried it out: a timeout or a dropped
+    connection (but not one never made), a 500/502/504, internal_error. A 429, a 503 or any other
+    answer is definite: nothing arrived."""
+    if error is not None:
+        return not isinstance(error, aiohttp.ClientConnectorError)
+    if response is None:
+        return False
+    body = response.body if isinstance(getattr(response, "body", None), dict) else {}
+    return response.status_code in UNKNOWN_STATUSES or body.get("error") in UNKNOWN_CODES
+
+
+class NoteUnknownOutcomes(AsyncRetryHandler):
+    """Never retries itself; sees every attempt (the SDK's own retries included) and notes, for the
+    send in progress, a delivering call whose outcome stayed unknown. The final error alone cannot
+    tell: a 500 retried by the SDK and then a 429 is still in doubt."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=1_000_000)
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        noted = _unknown_outcomes.get()
+        if noted is not None and request.url.endswith(DELIVERING) and outcome_unknown(response, error):
+            noted.append(request.url.rsplit("/", 1)[-1])
+        return False
+
+
+class SlackSendError(TransientSendError):
+    """Try later; ``outcome_unknown`` says whether this attempt may have arrived after all (the
+    outbox then looks it up before sending again) or surely did not (a 429, an error code)."""
+
+    def __init__(self, message: str, retry_after: float | None = None, *, outcome_unknown: bool) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.outcome_unknown = outcome_unknown
 
 
 class CountRateLimits(AsyncRetryHandler):
@@ -71,6 +119,17 @@ class PostPacer:
             await asyncio.sleep(slot - now)
 
 
+class LookupPacer(PostPacer):
+    """conversations.history is a Tier 3 method: about 50 calls a minute per workspace. The outbox's
+    look-ups are spaced out to that, and a 429's Retry-After holds every later look-up back too."""
+
+    def __init__(self, per_minute: float = 50.0) -> None:
+        super().__init__(per_minute)
+
+    def hold(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
 class PacedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """The SDK's wait for a 429's Retry-After, and then, for a post, a slot from the pacer: a retried
     post counts against the workspace's allowance like any other, so it must not jump the queue."""
@@ -90,6 +149,7 @@ def make_client(token: str, base_url: str, *, posts: PostPacer | None = None) ->
     """The SDK's own retry handlers: wait out a 429's Retry-After (posts then queue at ``posts``
     again), retry connection and 5xx errors."""
     handlers: list[AsyncRetryHandler] = [
+        NoteUnknownOutcomes(),
         CountRateLimits(),
         PacedRateLimitRetry(posts) if posts is not None else AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -99,18 +159,20 @@ def make_client(token: str, base_url: str, *, posts: PostPacer | None = None) ->
                           retry_handlers=handlers, timeout=10)
 
 
-def as_send_error(error: Exception) -> Exception:
-    """Map a Web API failure onto the outbox's two kinds: try later, or give up on this recipient."""
+def as_send_error(error: Exception, *, unknown: bool = False) -> Exception:
+    """Map a Web API failure onto the outbox's two kinds: try later, or give up on this recipient.
+    ``unknown``: some attempt of this send may have arrived (NoteUnknownOutcomes saw it)."""
     if isinstance(error, SlackApiError):
         status = error.response.status_code
         code = error.response.get("error") if isinstance(error.response.data, dict) else None
         if status == 429:
             retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
-            return TransientSendError(f"slack rate limited ({code})", retry_after=float(retry_after or 30))
+            return SlackSendError(f"slack rate limited ({code})", retry_after=float(retry_after or 30),
+                                  outcome_unknown=unknown)
         if code in UNREACHABLE:
             return RecipientUnreachable(code)
-        return TransientSendError(f"slack error {status} {code}")
-    return TransientSendError(f"slack unreachable: {type(error).__name__}")
+        return SlackSendError(f"slack error {status} {code}", outcome_unknown=unknown)
+    return SlackSendError(f"slack unreachable: {type(error).__name__}", outcome_unknown=unknown)
 
 
 @dataclass
@@ -196,30 +258,39 @@ class SlackMessenger:
     """Questions go to a group DM of asker and expert (or the expert's DM when that fails); every
     other message to a person goes to their DM with the bot, so nobody else sees it."""
 
-    def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory, *, posts: PostPacer | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory, *, posts: PostPacer | None = None,
+                 lookups: LookupPacer | None = None) -> None:
         self._client = client
         self._uow = uow
         self._pacer = ChannelPacer()
         self._posts = posts or PostPacer(300.0)  # pass the client's pacer, so retries queue there too
+        self._lookups = lookups or LookupPacer()  # one client, one workspace: one Tier 3 allowance
 
     async def send(self, message: OutgoingMessage) -> str | None:
+        unknown: list[str] = []  # filled by NoteUnknownOutcomes while this send runs
+        noting = _unknown_outcomes.set(unknown)
         try:
-            if message.channel is not None:
-                return await self._send_to_channel(message)
-            if message.kind == MessageKind.QUESTION:
-                return await self._send_question(message)
-            if message.kind == MessageKind.ANSWER_RELAY and _asker_sees_thread(message.thread_ref):
-                return None  # the asker read the answer in the shared thread already
-            channel = await self._open([await self._user_id(message.person_id)])
-            if message.attachment is not None:
-                await self._upload(channel, message)
-                return None
-            await self._posts.wait()
-            response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
-                                                           blocks=message_blocks(message), **_labelled(message))
-            return f"{channel}:{response['ts']}"
+            return await self._send(message)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            raise as_send_error(error) from error
+            raise as_send_error(error, unknown=bool(unknown)) from error
+        finally:
+            _unknown_outcomes.reset(noting)
+
+    async def _send(self, message: OutgoingMessage) -> str | None:
+        if message.channel is not None:
+            return await self._send_to_channel(message)
+        if message.kind == MessageKind.QUESTION:
+            return await self._send_question(message)
+        if message.kind == MessageKind.ANSWER_RELAY and _asker_sees_thread(message.thread_ref):
+            return None  # the asker read the answer in the shared thread already
+        channel = await self._open([await self._user_id(message.person_id)])
+        if message.attachment is not None:
+            await self._upload(channel, message)
+            return None
+        await self._posts.wait()
+        response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
+                                                       blocks=message_blocks(message), **_labelled(message))
+        return f"{channel}:{response['ts']}"
 
     async def _send_to_channel(self, message: OutgoingMessage) -> str:
         """A team channel, stored as "slack:<channel id>"; the bot must be a member to post there."""
@@ -248,16 +319,26 @@ class SlackMessenger:
 
     async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
         """Whether a post labelled with ``message.delivery_key`` reached the conversation(s) this message
-        goes to since ``since``: reads only that window of history, and only our label on each message."""
-        if not message.delivery_key or message.attachment is not None:
-            return None  # uploads carry no label: they are sent again
+        goes to since ``since``: reads only that window of history, and only our label on each message.
+        Raises TransientSendError when Slack cannot tell now (a 429 holds later look-ups back too)."""
+        if not message.delivery_key:
+            return None
+        if message.attachment is not None:
+            log.warning("%s: an earlier upload may have arrived; uploads carry no label to look up, so it is "
+                        "uploaded again (it may arrive twice)", message.delivery_key)
+            return None
         try:
             for channel in await self._conversations_of(message):
                 if ts := await self._labelled_post(channel, message.delivery_key, since):
                     return f"{channel}:{ts}"
             return None
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            raise as_send_error(error) from error
+            failure = as_send_error(error)
+            if not isinstance(failure, TransientSendError):  # "cannot tell": the send finds out the rest
+                raise SlackSendError(f"slack look-up failed: {failure}", outcome_unknown=True) from error
+            if failure.retry_after is not None:
+                self._lookups.hold(failure.retry_after)
+            raise failure from error
 
     async def _conversations_of(self, message: OutgoingMessage) -> list[str]:
         if message.channel is not None:
@@ -276,6 +357,7 @@ class SlackMessenger:
         cursor = None
         oldest = f"{since.timestamp() - LOOKBACK_SECONDS:.6f}"
         for _ in range(20):  # a bounded number of pages: the window is minutes, not months
+            await self._lookups.wait()
             response = await self._client.conversations_history(channel=channel, oldest=oldest, limit=200,
                                                                  include_all_metadata=True, cursor=cursor)
             for posted in response.get("messages") or []:

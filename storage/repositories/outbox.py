@@ -233,9 +233,14 @@ class SqlOutboxRepository:
         row.attempt_started_at = None
         await self._session.flush()
 
-    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
+    async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None, *,
+                          outcome_unknown: bool = True) -> None:
         """With ``retry_at`` the row stays pending and comes due again then; without, it is
-        given up (status failed). ``now`` is accepted for symmetry; nothing stores it yet."""
+        given up (status failed). ``now`` is accepted for symmetry; nothing stores it yet.
+
+        ``outcome_unknown=False`` (beyond the port): the platform gave a definite answer (a 429, an
+        error code), so nothing of this attempt arrived and the retry need not be looked up; the
+        attempt marker is cleared in this same transaction."""
         row = await self._row(row_id)
         if row.status == OutboxStatus.SENT.value:
             # A send that outlived its lease: another replica has delivered the row since. Leave it
@@ -246,9 +251,11 @@ class SqlOutboxRepository:
         if retry_at is None:
             row.status = OutboxStatus.FAILED.value
             row.attempt_started_at = None
-        else:  # attempt_started_at stays: a timed-out send may have arrived after all
+        else:  # attempt_started_at stays only when the send may have arrived after all (a timeout)
             row.status = OutboxStatus.PENDING.value
             row.due_at = retry_at
+            if not outcome_unknown:
+                row.attempt_started_at = None
         await self._session.flush()
 
     async def mark_skipped(self, row_id: int, reason: str) -> None:
