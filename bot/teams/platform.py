@@ -124,13 +124,19 @@ class TeamsPlatform:
             log.warning("teams request refused: no bearer token with an issuer")
             return _error(401, "unauthorized")
         try:
-            activity = Activity().deserialize(body)
+            activity: Activity | None = Activity().deserialize(body)
         except DeserializationError:  # e.g. a timestamp that is a list: botbuilder would fail before the turn
-            log.warning("teams request refused: activity fields of the wrong type")
-            return _error(400, "body must be an activity with a type")
-        authenticated = await self._authenticate(activity, header)
+            activity = None
+        # Authentication first, so a caller without a valid token learns nothing about our parsing: it
+        # needs only the channel and the service URL, which every activity shape has.
+        channel = body.get("channelId") if isinstance(body.get("channelId"), str) else None
+        identity = activity or Activity(channel_id=channel, service_url=body["serviceUrl"])
+        authenticated = await self._authenticate(identity, header)
         if authenticated is None:
             return _error(401, "unauthorized")
+        if activity is None:
+            log.warning("teams request refused: activity fields of the wrong type")
+            return _error(400, "body must be an activity with a type")
         if not isinstance(body.get("id", ""), str):  # msrest would make "{}" of it, and the reply to it fails
             log.warning("teams request refused: activity id is not a string")
             return _error(400, "body must be an activity with a type")

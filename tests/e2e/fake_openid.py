@@ -6,17 +6,16 @@ with monkeypatch; unset it is AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-
-from tests.e2e.loopback import LoopbackServer
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 METADATA_PATH = "/v1/.well-known/openidconfiguration"
@@ -24,9 +23,11 @@ KEYS_PATH = "/v1/.well-known/keys"
 KEY_ID = "fake-key-1"
 
 
-class FakeOpenId(LoopbackServer):
+class FakeOpenId:
     """The OpenID configuration and key set of the Bot Framework, with one RSA key whose endorsements name
-    every channel (so a refusal by channel is the bot's own, not botbuilder's endorsement check)."""
+    every channel (so a refusal by channel is the bot's own, not botbuilder's endorsement check). Served from
+    a thread of its own, like StalledServer, so a bot that fetches keys with a blocking client still gets
+    an answer (and a test of that fails on its assertions instead of hanging)."""
 
     CHANNELS = ("msteams", "emulator", "slack", "webchat", "directline")
 
@@ -34,14 +35,42 @@ class FakeOpenId(LoopbackServer):
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._endorsements = list(endorsements)
         self.requests: list[str] = []  # paths asked for, in order
+        self._server: ThreadingHTTPServer | None = None
 
-    def _routes(self, app: web.Application) -> None:
-        app.router.add_get(METADATA_PATH, self._metadata)
-        app.router.add_get(KEYS_PATH, self._keys)
+    def __enter__(self) -> FakeOpenId:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # the name http.server calls
+                fake.requests.append(self.path)
+                documents = {METADATA_PATH: fake._metadata(), KEYS_PATH: fake._keys()}
+                body = json.dumps(documents.get(self.path, {})).encode()
+                self.send_response(200 if self.path in documents else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def metadata_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}{METADATA_PATH}"
+        return self.base_url + METADATA_PATH
 
     def token(self, app_id: str, service_url: str, *, kid: str = KEY_ID, **claims: Any) -> str:
         """A token as the Bot Connector signs it: issuer api.botframework.com, audience the bot's app id,
@@ -51,28 +80,27 @@ class FakeOpenId(LoopbackServer):
                    "nbf": now - 10, "exp": now + 3600, **claims}
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": kid})
 
-    async def _metadata(self, request: web.Request) -> web.Response:
-        self.requests.append(request.path)
-        base = f"http://127.0.0.1:{self._port}"
-        return web.json_response({"issuer": BOT_FRAMEWORK_ISSUER, "jwks_uri": base + KEYS_PATH,
-                                  "id_token_signing_alg_values_supported": ["RS256"]})
+    def _metadata(self) -> dict[str, Any]:
+        return {"issuer": BOT_FRAMEWORK_ISSUER, "jwks_uri": self.base_url + KEYS_PATH,
+                "id_token_signing_alg_values_supported": ["RS256"]}
 
-    async def _keys(self, request: web.Request) -> web.Response:
-        self.requests.append(request.path)
+    def _keys(self) -> dict[str, Any]:
         jwk = RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
         jwk.update({"kid": KEY_ID, "use": "sig", "endorsements": self._endorsements})
-        return web.json_response({"keys": [jwk]})
+        return {"keys": [jwk]}
 
 
 class StalledServer:
     """A TCP server in a thread of its own (so it keeps its promise even when the bot's event loop is
-    blocked) that accepts connections and never answers. `release()` closes them; after `limit` seconds
-    it closes them itself, so a test of a bot that blocks its loop fails instead of hanging."""
+    blocked) that accepts connections and never answers. `release()` closes them and stops listening;
+    after `limit` seconds it does so itself, so a test of a bot that blocks its loop fails instead of
+    hanging."""
 
     def __init__(self, limit: float = 15.0) -> None:
         self._limit = limit
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
+        self._port = self._listener.getsockname()[1]
         self._open: list[socket.socket] = []
         self._released = threading.Event()
         self.accepted = 0
@@ -80,7 +108,7 @@ class StalledServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}{METADATA_PATH}"
+        return f"http://127.0.0.1:{self._port}{METADATA_PATH}"
 
     def __enter__(self) -> StalledServer:
         self._thread.start()
@@ -89,7 +117,6 @@ class StalledServer:
     def __exit__(self, *exc_info: object) -> None:
         self.release()
         self._thread.join(5)
-        self._listener.close()
 
     def release(self) -> None:
         self._released.set()
@@ -103,5 +130,6 @@ class StalledServer:
                 continue
             self._open.append(connection)
             self.accepted += 1
+        self._listener.close()  # from now on connecting fails at once, instead of waiting in the backlog
         for connection in self._open:
             connection.close()

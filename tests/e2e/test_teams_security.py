@@ -299,8 +299,8 @@ async def test_only_activities_from_an_allowed_tenant_are_served(one_tenant_bot,
 
 
 @pytest.fixture
-async def openid(monkeypatch):
-    async with FakeOpenId() as server:
+def openid(monkeypatch):
+    with FakeOpenId() as server:
         monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", server.metadata_url)
         yield server
 
@@ -383,7 +383,7 @@ async def test_a_forged_token_waiting_for_a_stalled_key_fetch_blocks_nothing_and
     with StalledServer() as stalled:
         monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", stalled.url)
         forged = [asyncio.create_task(secured.post(sanne_says("help", url), headers=_forged(url))) for _ in range(3)]
-        await until(lambda: stalled.accepted)
+        await until(lambda: stalled.accepted, seconds=30)
         for _ in range(5):  # the event loop keeps answering while the key fetch hangs
             assert await _healthz(secured) == 200
         assert not any(task.done() for task in forged), [t.result() for t in forged if t.done()]
