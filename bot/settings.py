@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     )
     teams_tenants: str = Field(
         default="", description="comma-separated Microsoft tenant ids whose Teams activities are served (the "
-        "conversation's tenantId); others get 403. Empty: any tenant",
+        "conversation's tenantId, else channelData.tenant.id); others get 403. Empty: any tenant",
     )
 
     def secret_values(self) -> list[str]:

@@ -24,6 +24,19 @@ def conversation_tenant(activity: Activity) -> str | None:
     return tenant if isinstance(tenant, str) and tenant else None
 
 
+def channel_data_tenant(activity: Activity) -> str | None:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = data.get("tenant").get("id") if isinstance(data.get("tenant"), dict) else None
+    return tenant if isinstance(tenant, str) and tenant else None
+
+
+def activity_tenant(activity: Activity) -> str | None:
+    """conversation.tenantId; Teams leaves it out of some activities (personal chats, card actions and
+    conversation updates in its own documentation), which carry only channelData.tenant.id. The
+    admission check refuses an activity whose two disagree, so either names the same tenant."""
+    return conversation_tenant(activity) or channel_data_tenant(activity)
+
+
 @dataclass(frozen=True)
 class Refusal:
     status: int
@@ -48,16 +61,15 @@ class Admission:
         return self._tenant_refusal(activity)
 
     def _tenant_refusal(self, activity: Activity) -> Refusal | None:
-        tenant = conversation_tenant(activity)
-        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-        data_tenant = data.get("tenant").get("id") if isinstance(data.get("tenant"), dict) else None
-        if tenant is None:
-            if activity.channel_id == EMULATOR and not self.tenants and data_tenant is None:
-                return None  # the Emulator names no tenant
-            return Refusal(400, "no conversation.tenantId", "conversation.tenantId is required")
-        if data_tenant is not None and data_tenant != tenant:
+        tenant, data_tenant = conversation_tenant(activity), channel_data_tenant(activity)
+        if tenant is not None and data_tenant is not None and data_tenant != tenant:
             return Refusal(400, f"channelData tenant {data_tenant!r:.60} is not conversation.tenantId {tenant!r:.60}",
                            "the activity names two tenants")
+        tenant = tenant or data_tenant
+        if tenant is None:
+            if activity.channel_id == EMULATOR and not self.tenants:
+                return None  # the Emulator names no tenant
+            return Refusal(400, "no tenant (conversation.tenantId or channelData.tenant.id)", "a tenant id is required")
         if self.tenants and tenant not in self.tenants:
             return Refusal(403, f"tenant {tenant!r:.60} is not on VRAAGBOT_TEAMS_TENANTS", "tenant not served")
         return None

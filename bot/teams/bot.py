@@ -37,11 +37,11 @@ KNOWN_SUBMITS = {ASK_FORM, ANSWER} | {a.value for a in Action}
 
 
 def tenant_of(activity: Activity) -> str:
-    """conversation.tenantId, the value the tenant allow-list checked; only the Emulator, in local testing,
-    names none."""
-    from bot.teams.admission import conversation_tenant
+    """The tenant the allow-list checked (conversation.tenantId, else channelData.tenant.id); only the
+    Emulator, in local testing, names none."""
+    from bot.teams.admission import activity_tenant
 
-    return conversation_tenant(activity) or "unknown-tenant"
+    return activity_tenant(activity) or "unknown-tenant"
 
 
 def actor_of(activity: Activity) -> Actor:
