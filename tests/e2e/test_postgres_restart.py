@@ -163,8 +163,11 @@ async def test_requests_during_a_restart_are_stored_once_after_it(private_pg):
         assert not any(told_not_saved(client.fake, f"ask{n}") for n in range(rounds))
         for n in range(rounds):
             assert any("staat bij Anna" in str(r.body) for r in client.fake.responses(f"ask{n}")), n
-        last_tag = "gunst" if (rounds - 1) % 2 else "werk"
-        assert (await query(url, "SELECT tag FROM questions WHERE id = $1", question_id))[0]["tag"] == last_tag
+        # Presses retried through the outage may finish after later ones (the work after the ack runs
+        # concurrently until the inbox of issue 12 orders it), so the order is checked after the outage.
+        await client.press("anna", "tag_gunst", str(question_id), "press-after")
+        await until(lambda: client.fake.responses("press-after"), 20)
+        assert (await query(url, "SELECT tag FROM questions WHERE id = $1", question_id))[0]["tag"] == "gunst"
 
         # The bot was not restarted, and it works: a new question goes all the way to the expert.
         await client.ask("sanne", "Na de herstart?", "after")
