@@ -185,10 +185,16 @@ class FakeConnector(LoopbackServer):
     def all_text(cls, body: dict[str, Any]) -> str:
         """The activity text plus the text of every TextBlock (and TextRun) in its Adaptive Card, one per line."""
         texts = [cls.text_of(body)] if cls.text_of(body) else []
+        return "\n".join(texts + cls.card_texts(body))
+
+    @classmethod
+    def card_texts(cls, body: dict[str, Any], types: tuple[str, ...] = ("TextBlock", "TextRun")) -> list[str]:
+        """The texts of the Adaptive Card's elements of these types, in card order."""
+        texts: list[str] = []
 
         def walk(node: Any) -> None:
             if isinstance(node, dict):
-                if node.get("type") in ("TextBlock", "TextRun") and node.get("text"):
+                if node.get("type") in types and node.get("text"):
                     texts.append(node["text"])
                 for value in node.values():
                     walk(value)
@@ -197,7 +203,7 @@ class FakeConnector(LoopbackServer):
                     walk(item)
 
         walk(cls.card_of(body))
-        return "\n".join(texts)
+        return texts
 
     # ---- HTTP handlers
 

@@ -9,21 +9,9 @@ import pytest
 
 from tests.e2e import slack_requests as sr
 from tests.e2e import teams_activities as ta
-from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
-from tests.e2e.teams_bot import NAMES, running_teams_bot
+from tests.e2e.slack_bot import SECRET, USERS
+from tests.e2e.teams_bot import NAMES
 from tests.e2e.teams_bot import USERS as USERS_T
-
-
-@pytest.fixture
-async def slack(sqlite_database_url):
-    async with running_slack_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
-        yield running
-
-
-@pytest.fixture
-async def teams(sqlite_database_url):
-    async with running_teams_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
-        yield running
 
 
 @pytest.mark.parametrize(("body", "content_type"), [

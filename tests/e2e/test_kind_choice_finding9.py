@@ -9,25 +9,12 @@ from tests.e2e import slack_requests as sr
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.loopback import until
 from tests.e2e.slack_bot import USERS as SLACK_USERS
-from tests.e2e.slack_bot import running_slack_bot
-from tests.e2e.teams_bot import running_teams_bot
 from tests.unit.world import CATALOG
 
 CARD_KEY = "vraagbot_action"
 DOUBT_LINE = CATALOG.text("nl", "question.kind_doubt")  # "Soort: twijfel over de eigen kunde"
 COMPLEX_LINE = CATALOG.text("nl", "question.kind_complex")
 
-
-@pytest.fixture
-async def slack(sqlite_database_url):
-    async with running_slack_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
-        yield running
-
-
-@pytest.fixture
-async def teams(sqlite_database_url):
-    async with running_teams_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1]) as running:
-        yield running
 
 
 def slack_texts_to_anna(bot) -> list[str]:
