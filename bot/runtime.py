@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery_hooks import delivery_hooks
+from bot.inbox.workers import InboxWorkers
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,12 +99,14 @@ class Runtime:
     deps: Deps
     dispatcher: OutboxDispatcher
     scheduler: DeliveryScheduler
+    inbox: InboxWorkers
     slack: SlackPlatform | None = None
     teams: TeamsPlatform | None = None
 
     async def start(self, *, scheduler: bool = True) -> None:
         if self.slack:
             await self.slack.start()
+        self.inbox.start()  # work that waited in the inbox (a restart after a crash) starts at once
         if scheduler:
             self.scheduler.start()
 
@@ -112,8 +116,11 @@ class Runtime:
         stay in the outbox for the next start or another replica."""
         deadline = asyncio.get_running_loop().time() + grace_seconds
         if self.slack:
-            await self.slack.stop(grace_seconds * 0.6)
+            await self.slack.stop()
+        await self.inbox.stop(grace_seconds * 0.6)
         await self.scheduler.stop(max(0.5, deadline - asyncio.get_running_loop().time()))
+        if self.slack:  # last: the inbox workers and the outbox's sends above still use its connections
+            await self.slack.parts.client.close()
         await self.engine.dispose()
 
 
@@ -150,7 +157,7 @@ def build_runtime(
 
         teams_parts = make_teams_parts(settings, uow, catalog)
         messengers.setdefault("teams", teams_parts.messenger)
-    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, catalog=catalog,
+    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, hooks=delivery_hooks(clock, catalog),
                                   lease=timedelta(seconds=settings.outbox_lease_seconds),
                                   concurrency=settings.outbox_concurrency,
                                   lookup_seconds=settings.outbox_lookup_seconds)
@@ -174,14 +181,16 @@ def build_runtime(
         on_queued=scheduler.kick,
         retry=StorageRetry(settings.db_retry_seconds),
     )
+    inbox = InboxWorkers(engine, uow, deps, clock, size=settings.inbox_workers,
+                         lease_seconds=settings.inbox_lease_seconds, busy_seconds=settings.inbox_busy_seconds)
     slack = None
     if slack_parts is not None:
         from bot.slack.platform import slack_platform
 
-        slack = slack_platform(settings, deps, slack_parts)
+        slack = slack_platform(settings, deps, slack_parts, inbox)
     teams = None
     if teams_parts is not None:
         from bot.teams.platform import teams_platform
 
         teams = teams_platform(settings, deps, teams_parts)
-    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, slack, teams)
+    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, inbox, slack, teams)

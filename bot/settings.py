@@ -71,6 +71,23 @@ class Settings(BaseSettings):
         default=30.0, ge=0, le=600, description="how long a request waits for an unreachable database (a restart) "
         "before the person is told that nothing was saved",
     )
+    # The request path (issue 12): acknowledged requests wait in the inbox table, a bounded pool works them.
+    inbox_workers: int = Field(
+        default=4, ge=1, le=64, description="how many stored Slack requests one replica works on at the same time; "
+        "the rest wait in the inbox table, so a burst never slows the acknowledgements",
+    )
+    inbox_lease_seconds: float = Field(
+        default=60.0, ge=5, le=3600, description="how long a claimed inbox request is reserved for the replica "
+        "working on it; after a crash another replica (or the restarted one) runs it once this has passed",
+    )
+    inbox_busy_seconds: float = Field(
+        default=5.0, ge=1, le=600, description="when the oldest waiting request is older than this, someone whose "
+        "request is queued behind it is told once that it is busy and their request is safe",
+    )
+    teams_concurrency: int = Field(
+        default=16, ge=1, le=256, description="how many Teams activities one replica works on at the same time; "
+        "more wait for a free slot",
+    )
     # Read deadlines (issue 11, finding 13): a slow client cannot hold a connection.
     http_header_seconds: float = Field(
         default=15.0, gt=0, le=300, description="a client must send a complete request head within this many "

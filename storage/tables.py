@@ -311,3 +311,36 @@ class TeamWeekFigures(Base):
     # The trend's earlier weeks, newest first, as they stood then: [{"asked": n, "people": n}, ...]
     previous: Mapped[list[dict[str, int]]] = mapped_column(JSON())
     computed_at: Mapped[datetime]
+
+
+class InboxRequest(Base):
+    """A platform request the bot has acknowledged and not yet worked (issue 12): stored before the
+    ack, so kill -9 after the ack loses nothing. A worker claims it (``lease_until``), runs it and
+    stamps ``done_at`` in the same transaction as the work's writes; the payload is cleared then, so
+    message text waits here only while its work does. ``dedup_key`` (Slack's event id, a modal's
+    view id, a command's trigger id) makes a retried or double-submitted request take effect once;
+    done rows keep only that key and are pruned by retention."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        # The claim query's two look-ups, over waiting rows only: the oldest first, and whether the
+        # same person has an older one waiting (their requests run in order).
+        Index("ix_inbox_waiting", "id", sqlite_where=sql_text("done_at IS NULL"),
+              postgresql_where=sql_text("done_at IS NULL")),
+        Index("ix_inbox_waiting_person", "person_key", "id", sqlite_where=sql_text("done_at IS NULL"),
+              postgresql_where=sql_text("done_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(ENUM_VALUE))
+    dedup_key: Mapped[str] = mapped_column(String(EXTERNAL_ID))
+    person_key: Mapped[str] = mapped_column(String(EXTERNAL_ID))  # whose request: kept in order per person
+    payload: Mapped[str | None] = mapped_column(Text)  # the platform's body as JSON; None once done
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the HTTP request's id, for the work's log lines
+    received_at: Mapped[datetime] = mapped_column(index=True)  # for pruning done rows
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -111,3 +111,41 @@ def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A handlers.ports.UnitOfWorkFactory: each call gives a fresh unit of work on ``engine``."""
     sessions = session_factory(engine)
     return lambda: SqlUnitOfWork(sessions)
+
+
+class SharedTransaction:
+    """A UnitOfWorkFactory whose units of work all join one open unit of work, so a whole use case
+    commits (or not) in one transaction, together with whatever the caller adds (the inbox worker
+    marks its request done there: issue 12). Entering and leaving a joined unit commits nothing; a
+    block that raises marks the transaction as failed, and the caller rolls it back."""
+
+    def __init__(self, outer: SqlUnitOfWork) -> None:
+        self.outer = outer
+        self.failed: BaseException | None = None
+
+    def __call__(self) -> JoinedUnitOfWork:
+        return JoinedUnitOfWork(self)
+
+
+class JoinedUnitOfWork:
+    """Implements handlers.ports.UnitOfWork on a SharedTransaction's session."""
+
+    def __init__(self, shared: SharedTransaction) -> None:
+        self._shared = shared
+
+    def __getattr__(self, name: str):  # the repositories (and the session) of the open unit of work
+        return getattr(self._shared.outer, name)
+
+    async def __aenter__(self) -> JoinedUnitOfWork:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if exc is not None and self._shared.failed is None:
+            self._shared.failed = exc
+
+    async def commit(self) -> None:
+        """The shared transaction commits once, at its end."""
+
+    async def rollback(self) -> None:
+        self._shared.failed = self._shared.failed or RuntimeError("rolled back")

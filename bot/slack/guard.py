@@ -12,6 +12,8 @@ from aiohttp import web
 from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
 from slack_bolt.response import BoltResponse
 
+from bot.slack.intake import NotStored
+
 log = logging.getLogger(__name__)
 
 # What reading a payload of the wrong shape raises: a missing key, an empty list, a string for a dict,
@@ -47,6 +49,8 @@ async def refuse_malformed(error: Exception, response: BoltResponse | None) -> B
     malformed input (400); anything else stays a server error. `response` is None once the listener
     acknowledged: the answer has gone, there is nothing to change. (For some shapes bolt fails while it
     prepares this handler's arguments; SlackPlatform.handle catches those.)"""
+    if isinstance(error, NotStored):  # logged where it happened; Slack retries an event, shows a press failed
+        return BoltResponse(status=503, body={"error": "not stored, try again"}) if response is not None else None
     if isinstance(error, MALFORMED):
         log.warning("slack request refused: payload not understood (%s: %s)", type(error).__name__, error)
         if response is not None:

@@ -13,13 +13,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.inbox.workers import InboxWorkers
 from bot.settings import Settings
 from bot.slack.guard import MALFORMED, malformed, refusal, refuse_malformed
-from bot.slack.listeners import SlackListeners
+from bot.slack.intake import SlackIntake
 from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
+from bot.slack.work import SlackWork
 from handlers.context import Deps
 from handlers.ports import UnitOfWorkFactory
-from nudges.inflight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ class SlackPlatform:
     app: AsyncApp
     parts: SlackParts
     app_token: str | None
-    inflight: InFlight
     _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
 
     @property
@@ -81,19 +81,19 @@ class SlackPlatform:
             log.info("slack: connected in Socket Mode")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop taking requests; what was acknowledged waits in the inbox, whose workers stop after."""
         if self._socket:
             await self._socket.close_async()
-        await self.inflight.drain(grace_seconds)
 
 
-def slack_platform(settings: Settings, deps: Deps, parts: SlackParts) -> SlackPlatform:
+def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: InboxWorkers) -> SlackPlatform:
     app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=False,
                    request_verification_enabled=True)  # always: no setting turns the signature check off
     app.error(refuse_malformed)
-    inflight = InFlight()
-    SlackListeners(deps, SlackDirectory(parts.client), parts.messenger, inflight).register(app)
+    SlackIntake(deps, inbox, parts.messenger).register(app)
+    inbox.register("slack", SlackWork(deps, SlackDirectory(parts.client), parts.messenger, parts.client))
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token is not None else None
-    return SlackPlatform(app, parts, app_token, inflight)
+    return SlackPlatform(app, parts, app_token)
 
 
 def signing_secret(settings: Settings) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +21,7 @@ import aiohttp
 APP_ID = "A0001"
 BOT_USER_ID = "UBOT"
 DEFAULT_TRIGGER_ID = "13345224609.738474920.8088930838d88f008e0"
+_TRIGGERS = itertools.count(1)
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
@@ -31,12 +34,17 @@ def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
 
+def new_trigger_id() -> str:
+    """Slack gives every command and press a trigger id of its own (the inbox keys on it)."""
+    return f"{int(time.time())}.{next(_TRIGGERS)}.{uuid.uuid4().hex[:20]}"
+
+
 def _action_ts() -> str:
     return f"{time.time():.6f}"
 
 
 def slash_command(text: str, *, user_id: str, user_name: str, team_id: str = "T0001", channel_id: str = "C0001",
-                  response_url: str, trigger_id: str = DEFAULT_TRIGGER_ID, command: str = "/vraag",
+                  response_url: str, trigger_id: str | None = None, command: str = "/vraag",
                   channel_name: str = "general", enterprise_id: str | None = "E0001",
                   enterprise_name: str = "Test Org") -> str:
     """Form body with the keys (and order) of slash_command.bolt_test.form.txt, plus api_app_id.
@@ -46,7 +54,7 @@ def slash_command(text: str, *, user_id: str, user_name: str, team_id: str = "T0
     fields = {"token": "verification_token", "team_id": team_id, "team_domain": "test", "channel_id": channel_id,
               "channel_name": channel_name, "user_id": user_id, "user_name": user_name, "command": command,
               "text": text, "enterprise_id": enterprise_id, "enterprise_name": enterprise_name,
-              "response_url": response_url, "trigger_id": trigger_id, "api_app_id": APP_ID}
+              "response_url": response_url, "trigger_id": trigger_id or new_trigger_id(), "api_app_id": APP_ID}
     if enterprise_id is None:
         del fields["enterprise_id"], fields["enterprise_name"]
     return urlencode(fields)
@@ -62,7 +70,7 @@ def _user(user_id: str, user_name: str, team_id: str) -> dict[str, str]:
 
 def block_action(action_id: str, value: str, *, user_id: str, user_name: str, team_id: str = "T0001",
                  channel_id: str = "C0001", message_ts: str = "1700000000.000100", response_url: str,
-                 trigger_id: str = DEFAULT_TRIGGER_ID, block_id: str = "actions",
+                 trigger_id: str | None = None, block_id: str = "actions",
                  message: dict[str, Any] | None = None) -> str:
     """Form body `payload=<json>` for a button click on a bot message (block_actions.bolt_test_with_message)."""
     action = {"action_id": action_id, "block_id": block_id, "text": {"type": "plain_text", "text": value},
@@ -78,7 +86,7 @@ def block_action(action_id: str, value: str, *, user_id: str, user_name: str, te
         "api_app_id": APP_ID,
         "token": "verification_token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": team_id, "domain": "test"},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -93,7 +101,7 @@ def block_action(action_id: str, value: str, *, user_id: str, user_name: str, te
 
 def view_submission(callback_id: str, values: dict[str, dict[str, dict[str, Any]]], *, user_id: str,
                     user_name: str, team_id: str = "T0001", private_metadata: str = "", view_id: str = "V1",
-                    trigger_id: str = DEFAULT_TRIGGER_ID) -> str:
+                    trigger_id: str | None = None) -> str:
     """Form body `payload=<json>` for a modal submit (view_submission.bolt_test.payload.json).
 
     `values` is `view.state.values`: block_id -> action_id -> {"type": ..., "value" | "selected_user" | ...}.
@@ -116,7 +124,7 @@ def view_submission(callback_id: str, values: dict[str, dict[str, dict[str, Any]
         "user": _user(user_id, user_name, team_id),
         "api_app_id": APP_ID,
         "token": "verification_token",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "view": view,
         "response_urls": [],
         "is_enterprise_install": False,

@@ -145,7 +145,7 @@ async def test_requests_without_a_valid_signature_change_nothing(sqlite_database
                 async with bot.session.post(deployment.events_url, data=body.encode(), headers=headers) as response:
                     assert response.status == refused, (how, body[:60], await response.text())
         if deployment.runtime.slack is not None:
-            await deployment.runtime.slack.inflight.drain(10)  # work acknowledged by mistake would run here
+            await deployment.runtime.inbox.drain(10)  # work acknowledged by mistake would run here
         assert bot.counts() == before
         assert bot.rows("SELECT count(*) FROM people WHERE external_id = ?", USERS["anna"]) == [(1,)]
         assert fake.responses() == []  # the bot never called the attacker's response_url

@@ -12,7 +12,7 @@ import pytest
 
 from bot.slack.web import ChannelPacer
 from tests.e2e import slack_requests as sr
-from tests.e2e.loopback import until
+from tests.e2e.loopback import eventually, until
 from tests.e2e.slack_bot import USERS, running_slack_bot
 
 
@@ -26,6 +26,8 @@ async def bot(sqlite_database_url):
 async def make_due_a_minute_ago(bot) -> None:
     """Move the channel's setting to one minute ago, as if it had been set last week. In a thread:
     the bot runs on this event loop and must be able to finish a transaction meanwhile."""
+    # The command that sets it is worked from the inbox after its ack: wait until it is stored.
+    await eventually(lambda: bot.rows("SELECT id FROM team_schedules"))
     local = datetime.now(ZoneInfo("Europe/Amsterdam")) - timedelta(minutes=1)
     await asyncio.to_thread(bot.rows, "UPDATE team_schedules SET weekday=?, hour=?, minute=?, "
                             "time_zone='Europe/Amsterdam', updated_at='2020-01-01 00:00:00.000000'",

@@ -144,7 +144,7 @@ async def settle(runtime: Runtime, rounds: int = 3) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
         if runtime.slack is not None:
-            await runtime.slack.inflight.drain(20)
+            await runtime.inbox.drain(20)
 
 
 @asynccontextmanager

@@ -1,0 +1,352 @@
+"""The inbox's workers (issue 12): a bounded pool in every replica claims stored requests, runs each one's
+use case in one transaction that also marks the request done, and only then answers the person.
+
+So: an acknowledged request survives kill -9 (it is a row); it takes effect once (the mark and the
+writes commit together, and a second worker whose lease ran out finds it done and rolls back); a
+database that goes away only delays it (the same worker tries again, and after a crash the lease runs
+out and any replica takes it); and acknowledgements never wait for work, since at most ``size``
+requests run at a time and the rest wait in the table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.context import Deps
+from handlers.errors import StorageUnavailable
+from handlers.ports import Clock
+from storage.failures import is_connection_error
+from storage.repositories import inbox
+from storage.repositories.inbox import Backlog, ClaimedRequest
+from storage.uow import SharedTransaction, SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5  # a request that fails this often for a reason other than the database is given up
+DONE_KEPT = timedelta(days=3)  # done keys guard against late platform retries (Slack's come within hours)
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+class AlreadyDone(Exception):
+    """Another worker finished this request first (our lease ran out): nothing of ours was kept."""
+
+
+class StorageAway(Exception):
+    """The database went away during the work; nothing was kept and the request waits for a retry."""
+
+
+class Transact(Protocol):
+    """Runs ``work`` with Deps whose units of work all join one transaction, which also marks the
+    request done; returns what ``work`` returned, once that transaction committed."""
+
+    async def __call__(self, work: Callable[[Deps], Awaitable[T]]) -> T: ...
+
+
+class InboxRunner(Protocol):
+    """A platform's side of the work: reads the stored payload, calls ``transact`` at most once for
+    everything it stores, then answers the person (after the commit, so a rerun never answers twice
+    for one effect). A request it ignores (a message in a thread that is not ours) needs no transact."""
+
+    async def run(self, request: ClaimedRequest, transact: Transact) -> None: ...
+
+    async def given_up(self, request: ClaimedRequest) -> None:
+        """Tell the person their request could not be carried out (it failed MAX_ATTEMPTS times)."""
+
+
+@dataclass
+class BusyNotices:
+    """Whom we told that it is busy, during the current busy spell: each person once."""
+
+    threshold_seconds: float
+    told: set[str]
+
+    def should_tell(self, backlog_age: float, person_key: str) -> bool:
+        if backlog_age < self.threshold_seconds:
+            self.told.clear()
+            return False
+        if person_key in self.told:
+            return False
+        self.told.add(person_key)
+        return True
+
+
+class InboxWorkers:
+    def __init__(self, engine: AsyncEngine, uow: Callable[[], SqlUnitOfWork], deps: Deps, clock: Clock, *,
+                 size: int, lease_seconds: float, busy_seconds: float, poll_seconds: float = 0.5) -> None:
+        self._engine, self._uow, self._deps, self._clock = engine, uow, deps, clock
+        self._size = size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll = poll_seconds
+        self._runners: dict[str, InboxRunner] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_prune = float("-inf")
+        self._backlog_read = float("-inf")
+        # SQLite has one writer: our own workers queue here for it, instead of polling its busy timeout
+        # (which would also hold up the acknowledgements' inserts).
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.backlog = Backlog(0, None)
+        self.busy = BusyNotices(busy_seconds, set())
+
+    def register(self, platform: str, runner: InboxRunner) -> None:
+        self._runners[platform] = runner
+
+    # ------------------------------------------------------------------ the ack path
+
+    async def put(self, *, platform: str, kind: str, dedup_key: str, person_key: str, payload: str) -> bool:
+        """One short insert in its own transaction (before the ack); False for a duplicate key."""
+        request_id = structlog.contextvars.get_contextvars().get("request_id")  # bot/request_context.py
+        async with self._engine.begin() as connection:
+            stored = await inbox.put(connection, platform=platform, kind=kind, dedup_key=dedup_key,
+                                     person_key=person_key, payload=payload, request_id=request_id,
+                                     now=self._clock.now())
+        self._wake.set()
+        return stored
+
+    def backlog_age(self) -> float:
+        """Seconds the oldest waiting request has waited, as of the last look (every poll)."""
+        if self.backlog.oldest is None:
+            return 0.0
+        return max(0.0, (self._clock.now() - self.backlog.oldest).total_seconds())
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait until nothing is waiting or running (tests, and tools that need a quiet database);
+        False when that did not happen within ``seconds``."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            if not self._running:
+                async with self._engine.connect() as connection:
+                    if (await inbox.backlog(connection)).waiting == 0 and not self._running:
+                        return True
+            self._wake.set()
+            await asyncio.sleep(0.02)
+        return False
+
+    # ------------------------------------------------------------------ the pool
+
+    def start(self) -> None:
+        if self._loop_task is None and self._runners:
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._loop(), name="inbox-workers")
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stop claiming, let running requests finish for ``grace_seconds``, then cancel the rest and
+        give them back, so a restart (or another replica) takes them at once."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        running = dict(self._running)
+        if running:
+            _, still = await asyncio.wait(running.values(), timeout=grace_seconds)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+            unfinished = [rid for rid, task in running.items() if task in still]
+            if unfinished:
+                log.warning("inbox: %d request(s) still running at shutdown were given back", len(unfinished))
+                try:
+                    async with self._engine.begin() as connection:
+                        await inbox.release(connection, unfinished)
+                except Exception as error:  # they come back when their lease runs out
+                    log.warning("inbox: could not give back %s: %r", unfinished, error)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before claiming: a request stored meanwhile wakes the next round
+            try:
+                await self._look_at_backlog()
+                await self._fill()
+                await self._prune_now_and_then()
+            except Exception as error:  # the database away, most likely: keep trying
+                if is_connection_error(error):
+                    log.warning("inbox: cannot claim requests, database unreachable: %r", error)
+                else:
+                    log.exception("inbox: claiming requests failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+
+    async def _look_at_backlog(self) -> None:
+        """Depth and oldest age, at most once per poll interval (not once per request)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._backlog_read < self._poll:
+            return
+        self._backlog_read = now
+        async with self._engine.connect() as connection:
+            self.backlog = await inbox.backlog(connection)
+
+    async def _fill(self) -> None:
+        """Claim as many requests as there are free workers."""
+        free = self._size - len(self._running)
+        if free <= 0:
+            return
+        async with self._writer(), self._engine.begin() as connection:
+            claimed = await inbox.claim(connection, now=self._clock.now(), lease=self._lease, limit=free)
+        for request in claimed:
+            task = asyncio.create_task(self._work(request), name=f"inbox-{request.id}")
+            self._running[request.id] = task
+            task.add_done_callback(lambda _t, rid=request.id: self._done(rid))
+
+    def _done(self, request_id: int) -> None:
+        self._running.pop(request_id, None)
+        self._wake.set()  # a worker is free, and that person's next request may now run
+
+    async def _prune_now_and_then(self) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = loop_time
+        async with self._writer(), self._engine.begin() as connection:
+            pruned = await inbox.prune_done(connection, before=self._clock.now() - DONE_KEPT)
+        if pruned:
+            log.info("inbox: %d done request(s) older than %s forgotten", pruned, DONE_KEPT)
+
+    # ------------------------------------------------------------------ one request
+
+    async def _work(self, request: ClaimedRequest) -> None:
+        # The work's log lines carry the id of the request that brought it, as if it ran there.
+        with structlog.contextvars.bound_contextvars(request_id=request.request_id or f"inbox-{request.id}"):
+            await self._work_bound(request)
+
+    async def _work_bound(self, request: ClaimedRequest) -> None:
+        runner = self._runners.get(request.platform)
+        if runner is None:
+            log.error("inbox: request %s is for %s, which is not configured here; left waiting", request.id,
+                      request.platform)
+            return
+        # The database may come back within the lease: this worker tries again itself (a restart, a
+        # fail-over); after that the lease runs out and any replica takes the request.
+        deadline = asyncio.get_running_loop().time() + self._lease.total_seconds() / 2
+        wait = 0.2
+        while True:
+            try:
+                await self._run_once(runner, request)
+                return
+            except AlreadyDone:
+                log.info("inbox: request %s was finished by another worker; nothing of this run kept", request.id)
+                return
+            except StorageAway as error:
+                if asyncio.get_running_loop().time() + wait > deadline or self._stopping:
+                    log.warning("inbox: request %s waits for the database (%r); it runs again after its lease",
+                                request.id, error.__cause__)
+                    return
+                await asyncio.sleep(wait * (0.5 + random.random()))
+                wait = min(wait * 2, 5.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await self._failed(runner, request)
+                return
+
+    async def _run_once(self, runner: InboxRunner, request: ClaimedRequest) -> None:
+        committed = False
+
+        async def transact(work: Callable[[Deps], Awaitable[T]]) -> T:
+            nonlocal committed
+            if committed:
+                raise RuntimeError("a request's work is stored in one transaction")
+            result = await self._in_transaction(request, work)
+            committed = True
+            return result
+
+        try:
+            await runner.run(request, transact)
+        except Exception:
+            if not committed:
+                raise
+            # The work is kept and the request done; only the answer to the person did not go out.
+            log.warning("inbox: request %s done, but answering the person failed", request.id, exc_info=True)
+            return
+        if not committed:  # nothing to store (a message we do not follow): done all the same
+            await self._in_transaction(request, _nothing)
+
+    async def _in_transaction(self, request: ClaimedRequest, work: Callable[[Deps], Awaitable[T]]) -> T:
+        queued = False
+
+        async def mark_queued() -> None:
+            nonlocal queued
+            queued = True
+
+        storage_error: list[BaseException] = []
+
+        async def once(step: Callable[[], Awaitable[Any]]) -> Any:
+            try:
+                return await step()
+            except Exception as error:
+                if is_connection_error(error):
+                    storage_error.append(error)
+                    raise StorageUnavailable(str(error)) from error
+                raise
+
+        try:
+            async with self._writer(), self._uow() as outer:
+                shared = SharedTransaction(outer)
+                result = await work(replace(self._deps, uow=shared, retry=once, on_queued=mark_queued))
+                if storage_error:
+                    raise StorageAway() from storage_error[0]
+                if shared.failed is not None:
+                    # A refusal (or a bug the use case turned into a reply): whatever it wrote goes, the
+                    # request is done, and its reply is what the person gets.
+                    await outer.rollback()
+                if not await inbox.finish(outer.session, request.id, now=self._clock.now()):
+                    await outer.rollback()
+                    raise AlreadyDone()
+        except (StorageAway, AlreadyDone):
+            raise
+        except Exception as error:
+            if is_connection_error(error):
+                raise StorageAway() from error
+            raise
+        if queued:
+            await self._deps.on_queued()
+        return result
+
+    async def _failed(self, runner: InboxRunner, request: ClaimedRequest) -> None:
+        if request.attempts < MAX_ATTEMPTS:
+            backoff = timedelta(seconds=min(2 ** request.attempts, 60))
+            log.exception("inbox: request %s (%s %s) failed on attempt %d; tried again in %s", request.id,
+                          request.platform, request.kind, request.attempts, backoff)
+            try:
+                async with self._writer(), self._engine.begin() as connection:
+                    await inbox.postpone(connection, request.id, until=self._clock.now() + backoff)
+            except Exception as error:
+                log.warning("inbox: could not postpone request %s (%r); it runs again after its lease",
+                            request.id, error)
+            return
+        log.exception("inbox: request %s (%s %s) failed %d times; given up", request.id, request.platform,
+                      request.kind, request.attempts)
+        try:
+            async with self._writer(), self._engine.begin() as connection:
+                await inbox.finish(connection, request.id, now=self._clock.now(), failed=True)
+            await runner.given_up(request)
+        except Exception as error:
+            log.warning("inbox: could not give up request %s cleanly: %r", request.id, error)
+
+    def _writer(self):
+        return self._one_writer if self._one_writer is not None else _NoLock()
+
+
+class _NoLock:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def _nothing(deps: Deps) -> None:
+    return None

@@ -1,0 +1,154 @@
+"""Slack's side of the work (issue 12): a stored request, claimed by an inbox worker, becomes a use case
+run in one transaction, and then the person's answer (response_url, an ephemeral reply in the thread,
+the App Home). Name look-ups (users.info) happen before the transaction, answers after it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.inbox.workers import Transact
+from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, message_blocks
+from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
+from bot.slack.web import SlackDirectory, SlackMessenger
+from handlers import dispatch
+from handlers.commands import Ask, mentioned_expert
+from handlers.context import Actor, Deps
+from handlers.messages import OutgoingMessage, Result
+from handlers.models import MessageKind
+from storage.repositories.inbox import ClaimedRequest
+
+log = logging.getLogger(__name__)
+
+
+class SlackWork:
+    """Implements bot.inbox.workers.InboxRunner for Slack."""
+
+    def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger,
+                 client: AsyncWebClient) -> None:
+        self.deps = deps
+        self.directory = directory
+        self.messenger = messenger
+        self.client = client
+
+    async def run(self, request: ClaimedRequest, transact: Transact) -> None:
+        body = json.loads(request.payload)
+        if request.kind == "command":
+            await self._command(body, transact)
+        elif request.kind == "view_submission":
+            callback = (body.get("view") or {}).get("callback_id")
+            if callback == ASK_MODAL:
+                await self._ask_modal(body, transact)
+            elif callback == TOPICS_MODAL:
+                await self._topics_modal(body, transact)
+        elif request.kind == "block_actions":
+            await self._action(body, transact)
+        elif request.kind == "event_callback":
+            event = body.get("event") or {}
+            if event.get("type") == "message" and is_thread_reply(event):
+                await self._thread_message(body, event, transact)
+            elif event.get("type") == "app_home_opened" and event.get("tab", "home") == "home":
+                actor = await self._actor(body)
+                await self._publish_home(actor, await transact(lambda deps: dispatch.overview(deps, actor)))
+        else:
+            log.warning("slack: stored request %s of kind %r has no work; done", request.id, request.kind)
+
+    async def given_up(self, request: ClaimedRequest) -> None:
+        body = json.loads(request.payload) if request.payload else {}
+        if user := user_of(body):
+            text = self.deps.catalog.text(self.deps.policy.default_locale, "inbox.given_up")
+            await self.messenger.reply_privately(user, OutgoingMessage(MessageKind.REPLY, text))
+
+    # ------------------------------------------------------------------ per kind
+
+    async def _command(self, body: dict[str, Any], transact: Transact) -> None:
+        text = body.get("text") or ""
+        actor = replace(await self._actor(body, body.get("user_name")), channel=team_channel(body))
+        expert_id = mentioned_expert(text)
+        # A colleague named as <@U123> may not have used the bot yet: registered with the question.
+        expert = await self.directory.actor(body.get("team_id", ""), expert_id) if expert_id else None
+
+        async def work(deps: Deps) -> Result:
+            if expert is not None:
+                await dispatch.register(deps, expert)
+            return await dispatch.handle_text(deps, actor, text)
+
+        await self._respond(await transact(work), actor, body)
+
+    async def _ask_modal(self, body: dict[str, Any], transact: Transact) -> None:
+        actor = await self._actor(body, (body.get("user") or {}).get("username"))
+        request = ask_request_from(body["view"])
+        expert = await self.directory.actor(team_of(body), request.expert_external_id) \
+            if request.expert_external_id else None
+
+        async def work(deps: Deps) -> Result:
+            if expert is not None:
+                await dispatch.register(deps, expert)
+            return await dispatch.handle_command(deps, actor, Ask(request))
+
+        for reply in (await transact(work)).replies:
+            await self.messenger.reply_privately(actor.user_external_id, reply)
+
+    async def _topics_modal(self, body: dict[str, Any], transact: Transact) -> None:
+        actor = await self._actor(body, (body.get("user") or {}).get("username"))
+        raw = topics_field(body["view"])
+
+        async def work(deps: Deps) -> tuple[Result, Any]:
+            result = await dispatch.handle_text(deps, actor, f"rol {raw}")
+            return result, await dispatch.overview(deps, actor)
+
+        result, overview = await transact(work)
+        for reply in result.replies:
+            await self.messenger.reply_privately(actor.user_external_id, reply)
+        await self._publish_home(actor, overview)
+
+    async def _action(self, body: dict[str, Any], transact: Transact) -> None:
+        actions = body.get("actions") or [{}]
+        action = actions[0]
+        actor = await self._actor(body, (body.get("user") or {}).get("username"))
+        on_home = (body.get("view") or {}).get("type") == "home"
+
+        async def work(deps: Deps) -> tuple[Result, Any]:
+            result = await dispatch.handle_action(deps, actor, action.get("action_id", ""), action.get("value", ""))
+            return result, (await dispatch.overview(deps, actor) if on_home else None)
+
+        result, overview = await transact(work)
+        if body.get("response_url"):
+            await self._respond(result, actor, body)
+        else:  # pressed in the App Home: no response_url there
+            for reply in result.replies:
+                await self.messenger.reply_privately(actor.user_external_id, reply)
+        if overview is not None:
+            await self._publish_home(actor, overview)
+
+    async def _thread_message(self, body: dict[str, Any], event: dict[str, Any], transact: Transact) -> None:
+        actor = await self.directory.actor(team_of(body) or event.get("team", ""), event["user"])
+        thread = f"{event['channel']}:{event['thread_ts']}"
+        result = await transact(lambda deps: dispatch.handle_thread_message(
+            deps, actor, thread, event.get("text", ""), event_id=body.get("event_id")))
+        for reply in result.replies:  # visible to the writer only, inside the thread
+            await self.client.chat_postEphemeral(channel=event["channel"], user=event["user"],
+                                                 thread_ts=event["thread_ts"], text=fallback_text(reply),
+                                                 blocks=message_blocks(reply))
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _actor(self, body: dict[str, Any], fallback_name: str | None = None) -> Actor:
+        return await self.directory.actor(team_of(body), user_of(body), fallback_name)
+
+    async def _publish_home(self, actor: Actor, overview: Any) -> None:
+        await self.client.views_publish(user_id=actor.user_external_id, view=home_view(self.deps.catalog, overview))
+
+    async def _respond(self, result: Result, actor: Actor, body: dict[str, Any]) -> None:
+        respond = AsyncRespond(response_url=body.get("response_url"))
+        for reply in result.replies:
+            if reply.attachment is not None:
+                await self.messenger.upload_to(actor.user_external_id, reply)
+            else:
+                await respond(text=fallback_text(reply), blocks=message_blocks(reply), response_type="ephemeral",
+                              replace_original=False)

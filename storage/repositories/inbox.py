@@ -1,0 +1,121 @@
+"""The inbox table (storage.tables.InboxRequest) in plain SQL statements: the ack path runs one insert,
+a claim two, finishing one, so acknowledgements stay cheap and the counts stay fixed (issue 12)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.repositories._sql import affected
+from storage.tables import InboxRequest
+
+Executor = AsyncConnection | AsyncSession
+
+
+@dataclass(frozen=True)
+class ClaimedRequest:
+    id: int
+    platform: str
+    kind: str
+    person_key: str
+    payload: str
+    request_id: str | None
+    received_at: datetime
+    attempts: int  # including this one
+
+
+@dataclass(frozen=True)
+class Backlog:
+    waiting: int
+    oldest: datetime | None
+
+
+def _insert(executor: Executor):
+    dialect = executor.get_bind().dialect.name if isinstance(executor, AsyncSession) else executor.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboxRequest)
+
+
+async def put(executor: Executor, *, platform: str, kind: str, dedup_key: str, person_key: str, payload: str,
+              request_id: str | None, now: datetime) -> bool:
+    """Store a request; False when one with the same key is already there (a retry or a double submit)."""
+    stmt = (_insert(executor)
+            .values(platform=platform, kind=kind, dedup_key=dedup_key, person_key=person_key, payload=payload,
+                    request_id=request_id, received_at=now, attempts=0)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(InboxRequest.id))
+    return (await executor.execute(stmt)).scalar() is not None
+
+
+async def claim(executor: Executor, *, now: datetime, lease: timedelta, limit: int) -> list[ClaimedRequest]:
+    """Reserve up to ``limit`` waiting requests, oldest first, at most one per person: a person's request
+    waits while an older one of theirs is waiting or running, so their requests run in order.
+
+    SKIP LOCKED (PostgreSQL): rows another replica is claiming right now are left to it. Two statements
+    on purpose, as in storage/repositories/_sql.py: under IN (subquery) PostgreSQL may run the locking
+    LIMIT query again and take more than ``limit``."""
+    earlier = aliased(InboxRequest)
+    older_waiting = exists().where(earlier.person_key == InboxRequest.person_key, earlier.done_at.is_(None),
+                                   earlier.id < InboxRequest.id)
+    free = (InboxRequest.lease_until.is_(None)) | (InboxRequest.lease_until < now)
+    chosen = (select(InboxRequest.id)
+              .where(InboxRequest.done_at.is_(None), free, ~older_waiting)
+              .order_by(InboxRequest.id).limit(limit)
+              .with_for_update(skip_locked=True, of=InboxRequest))
+    ids = list((await executor.execute(chosen)).scalars())
+    if not ids:
+        return []
+    rows = await executor.execute(
+        update(InboxRequest).where(InboxRequest.id.in_(ids), InboxRequest.done_at.is_(None))
+        .values(lease_until=now + lease, attempts=InboxRequest.attempts + 1)
+        .returning(InboxRequest.id, InboxRequest.platform, InboxRequest.kind, InboxRequest.person_key,
+                   InboxRequest.payload, InboxRequest.request_id, InboxRequest.received_at,
+                   InboxRequest.attempts)
+        .execution_options(synchronize_session=False))
+    claimed = [ClaimedRequest(*row) for row in rows]
+    return sorted(claimed, key=lambda request: request.id)
+
+
+async def finish(executor: Executor, request_id: int, *, now: datetime, failed: bool = False) -> bool:
+    """Mark a request done: its payload and whose it was go, only the key stays (for late retries).
+    False when it already was: another worker whose lease ran out finished it first, so the caller
+    must roll its own writes back (exactly once)."""
+    result = await executor.execute(
+        update(InboxRequest).where(InboxRequest.id == request_id, InboxRequest.done_at.is_(None))
+        .values(done_at=now, payload=None, person_key="", request_id=None, lease_until=None, failed=failed)
+        .execution_options(synchronize_session=False))
+    return affected(result) == 1
+
+
+async def release(executor: Executor, request_ids: list[int]) -> None:
+    """Give claimed requests back (shutdown): the next claim, here or on another replica, takes them
+    at once instead of after the lease."""
+    if request_ids:
+        await executor.execute(
+            update(InboxRequest).where(InboxRequest.id.in_(request_ids), InboxRequest.done_at.is_(None))
+            .values(lease_until=None).execution_options(synchronize_session=False))
+
+
+async def postpone(executor: Executor, request_id: int, *, until: datetime) -> None:
+    """Leave a request that failed for a reason other than the database to a later claim."""
+    await executor.execute(
+        update(InboxRequest).where(InboxRequest.id == request_id, InboxRequest.done_at.is_(None))
+        .values(lease_until=until).execution_options(synchronize_session=False))
+
+
+async def backlog(executor: Executor) -> Backlog:
+    waiting, oldest = (await executor.execute(
+        select(func.count(), func.min(InboxRequest.received_at)).where(InboxRequest.done_at.is_(None)))).one()
+    return Backlog(int(waiting or 0), oldest)
+
+
+async def prune_done(executor: Executor, *, before: datetime) -> int:
+    """Forget done requests received before ``before`` (their keys only guard against late retries)."""
+    result = await executor.execute(
+        delete(InboxRequest).where(InboxRequest.done_at.is_not(None), InboxRequest.received_at < before)
+        .execution_options(synchronize_session=False))
+    return affected(result)
