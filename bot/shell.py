@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import dispatch
 from handlers.context import Actor, Deps
-from handlers.messages import Button, OutgoingMessage, Result
+from handlers.messages import Button, DataExport, OutgoingMessage, Result
 from handlers.models import MessageKind
 from handlers.personal_data import erase
 from handlers.ports import PersonRecord
@@ -99,9 +99,9 @@ class ShellMessenger:
             self.write(f"      {line}")
         if message.buttons:
             self.write("      " + " ".join(f"[{b.label}]" for b in message.buttons))
-        if message.attachment is not None:
+        if isinstance(message.attachment, DataExport):
             self.write("      bijlage/attachment (JSON):")
-            for line in json.dumps(message.attachment, ensure_ascii=False, indent=2).splitlines():
+            for line in json.dumps(message.attachment.content, ensure_ascii=False, indent=2).splitlines():
                 self.write(f"        {line}")
         if message.person_id is not None:
             self.inbox.setdefault(message.person_id, []).append(message)

@@ -17,6 +17,37 @@ class Button:
 
 
 @dataclass(frozen=True)
+class DataExport:
+    """Everything stored about the recipient, for them to keep: a JSON file where the platform can
+    attach one, JSON text where it cannot."""
+
+    content: dict[str, Any] = field(hash=False)
+    filename: str = "vraagbot-gegevens.json"
+
+
+# What a message can carry besides its text; an Image joins this union when a message sends one.
+Attachment = DataExport
+_ATTACHMENT_TYPES: dict[str, type[Attachment]] = {"data_export": DataExport}
+
+
+def attachment_to_payload(attachment: Attachment | None) -> dict[str, Any] | None:
+    if attachment is None:
+        return None
+    [name] = [name for name, kind in _ATTACHMENT_TYPES.items() if isinstance(attachment, kind)]
+    return {"type": name, **asdict(attachment)}
+
+
+def attachment_from_payload(data: dict[str, Any] | None) -> Attachment | None:
+    """The stored form; a bare dict, from before attachments were typed, was always a data export."""
+    if data is None:
+        return None
+    kind = _ATTACHMENT_TYPES.get(data.get("type")) if isinstance(data.get("type"), str) else None
+    if kind is None or "content" not in data:
+        return DataExport(content=data)
+    return kind(**{key: value for key, value in data.items() if key != "type"})
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One message to one person (``person_id``) or one channel (``channel``)."""
 
@@ -31,7 +62,7 @@ class OutgoingMessage:
     # conversation for both. For messages about a question: the thread it lives in, when known.
     participants: tuple[int, ...] = ()
     thread_ref: str | None = None
-    attachment: dict[str, Any] | None = field(default=None, compare=False)  # e.g. a data export
+    attachment: Attachment | None = field(default=None, compare=False)
     # Set by the outbox for one delivery (not stored in the payload): platforms that can label a
     # message with it let the outbox find out later whether a send whose outcome was lost arrived.
     delivery_key: str | None = field(default=None, compare=False)
@@ -39,6 +70,7 @@ class OutgoingMessage:
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = str(self.kind)
+        data["attachment"] = attachment_to_payload(self.attachment)
         del data["delivery_key"]
         return data
 
@@ -52,7 +84,7 @@ class OutgoingMessage:
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             question_id=data.get("question_id"),
             private=data.get("private", True),
-            attachment=data.get("attachment"),
+            attachment=attachment_from_payload(data.get("attachment")),
             participants=tuple(data.get("participants", ())),
             thread_ref=data.get("thread_ref"),
         )

@@ -15,7 +15,7 @@ from handlers.actions import Action, forget_buttons
 from handlers.context import Actor, Deps
 from handlers.errors import NotAllowed
 from handlers.insights import CURT_KINDS
-from handlers.messages import Button, OutgoingMessage, Result
+from handlers.messages import Button, DataExport, OutgoingMessage, Result
 from handlers.models import MessageKind
 from handlers.people import find_person
 from handlers.ports import PersonRecord, SignalRecord, UnitOfWork
@@ -174,7 +174,8 @@ async def export_my_data(deps: Deps, actor: Actor) -> Result:
         return _nothing_stored(deps, actor)
     person, data = stored
     text = deps.catalog.text(person.locale, "data.export_ready")
-    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id, attachment=data)])
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id,
+                                           attachment=DataExport(data))])
 
 
 async def ask_to_forget(deps: Deps, actor: Actor) -> Result:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from handlers.asking import mark_delivered, mark_undeliverable
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import Catalog, Clock, Messenger, OutboxRecord, UnitOfWorkFactory
+from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,31 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     """Honour the platform's Retry-After; otherwise 5 s, 10 s, 20 s ... capped at 10 minutes."""
     seconds = retry_after if retry_after is not None else min(600.0, 5.0 * 2**attempts)
     return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a delivery hook learns about one row's send."""
+
+    row_id: int
+    kind: MessageKind
+    person_id: int | None
+    channel: str | None
+    question_id: int | None
+    platform_ref: str | None  # the platform's reference to the sent message (a thread), if it gave one
+    at: datetime  # when the result was recorded
+
+
+Hook = Callable[[UnitOfWork, Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeliveryHooks:
+    """What follows the send of one kind of message, in the transaction that records its result (so
+    both happen or neither). Registered per kind in the composition root: the outbox knows no use case."""
+
+    delivered: Hook | None = None
+    unreachable: Hook | None = None  # the platform says the recipient cannot be reached; not retried
 
 
 class Turn:
@@ -71,14 +95,15 @@ class Turns:
 
 class OutboxDispatcher:
     def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, *, batch: int = 1000,
-                 catalog: Catalog | None = None, lease: timedelta = LEASE, concurrency: int = 1,
-                 lookup_seconds: float = LOOKUP_SECONDS, lookup_backoff: float = LOOKUP_BACKOFF) -> None:
+                 hooks: Mapping[MessageKind, DeliveryHooks] | None = None, lease: timedelta = LEASE,
+                 concurrency: int = 1, lookup_seconds: float = LOOKUP_SECONDS,
+                 lookup_backoff: float = LOOKUP_BACKOFF) -> None:
         self._lease = lease
         # Look-ups are retried within the claim, so they must end well inside its lease.
         self._lookup_seconds = min(lookup_seconds, lease.total_seconds() / 2)
         self._lookup_backoff = lookup_backoff
         self._concurrency = concurrency  # sends at once: one slow or rate-limited recipient holds up no others
-        self._catalog = catalog  # to tell an asker when their expert cannot be reached
+        self._hooks = {str(kind): kind_hooks for kind, kind_hooks in (hooks or {}).items()}  # rows store the kind
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
@@ -145,10 +170,10 @@ class OutboxDispatcher:
             platform_id = earlier if earlier is not None else await self._messenger.send(message)
         except RecipientUnreachable as error:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
+            failed_at = self._clock.now()
             async with self._uow() as uow:
-                await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], self._clock.now(), None)
-                if row.kind == MessageKind.QUESTION and row.question_id is not None and self._catalog is not None:
-                    await mark_undeliverable(uow, self._clock, self._catalog, row.question_id)
+                await uow.outbox.mark_failed(row.id, f"unreachable: {error}"[:500], failed_at, None)
+                await self._run_hook(uow, "unreachable", row, None, failed_at)
         except Exception as error:  # rate limits, 5xx, timeouts, and bugs: never lose the row
             # A definite answer (a 429, an error code) means nothing of this attempt arrived: the retry
             # is not looked up. Unless an earlier attempt is still unresolved, or the messenger cannot say.
@@ -158,8 +183,15 @@ class OutboxDispatcher:
             sent_at = self._clock.now()
             async with self._uow() as uow:
                 await uow.outbox.mark_sent(row.id, sent_at)
-                if row.kind == MessageKind.QUESTION and row.question_id is not None:
-                    await mark_delivered(uow, row.question_id, platform_id, sent_at)
+                await self._run_hook(uow, "delivered", row, platform_id, sent_at)
+
+    async def _run_hook(self, uow: UnitOfWork, event: str, row: OutboxRecord, platform_ref: str | None,
+                        at: datetime) -> None:
+        hooks = self._hooks.get(row.kind)
+        hook = getattr(hooks, event) if hooks is not None else None
+        if hook is not None:
+            await hook(uow, Delivery(row.id, MessageKind(row.kind), row.person_id, row.channel, row.question_id,
+                                     platform_ref, at))
 
     async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime
                                  ) -> tuple[str | None, bool]:

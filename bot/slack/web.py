@@ -26,7 +26,7 @@ from bot.metrics import rate_limited
 from bot.slack.blocks import fallback_text, message_blocks
 from handlers.context import Actor
 from handlers.errors import RecipientUnreachable, TransientSendError
-from handlers.messages import OutgoingMessage
+from handlers.messages import DataExport, OutgoingMessage
 from handlers.models import MessageKind
 from handlers.ports import PersonRecord, UnitOfWorkFactory
 
@@ -145,9 +145,55 @@ class PacedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
             await self._posts.wait()
 
 
-def make_client(token: str, base_url: str, *, posts: PostPacer | None = None) -> AsyncWebClient:
+# Connections to Slack kept open at once: the outbox's concurrent sends (8 by default) and the inbox
+# workers' calls (4), with room for look-ups and App Home views. More would only queue at Slack's limits.
+CONNECTIONS = 20
+
+
+class SharedSessionClient(AsyncWebClient):
+    """An AsyncWebClient with one aiohttp session for all its calls. Without one the SDK opens and
+    closes a session, and so a TCP (and TLS) connection, for every call. The session is made on first
+    use inside the running event loop (aiohttp binds it to that loop), never at construction; bolt's
+    per-request clients copy ``session`` from this one, so they share it too. After ``close()`` the
+    SDK's own one-off sessions take over, so a send finishing during shutdown still goes out."""
+
+    def __init__(self, *args: Any, connections: int = CONNECTIONS, **kwargs: Any) -> None:
+        self._shared: aiohttp.ClientSession | None = None
+        self._connections = connections
+        self._closed = False
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def session(self) -> aiohttp.ClientSession | None:
+        if self._shared is None and not self._closed:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return None  # outside the event loop (construction, import): nothing to open yet
+            # The SDK gives a session of its own the client's timeout; a shared one needs it too.
+            self._shared = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                                 connector=aiohttp.TCPConnector(limit=self._connections))
+        return self._shared
+
+    @session.setter
+    def session(self, value: aiohttp.ClientSession | None) -> None:  # the SDK's constructor sets it
+        self._shared = value
+
+    async def start(self) -> None:
+        """Open the session now (in the running loop) rather than at the first call."""
+        _ = self.session
+
+    async def close(self) -> None:
+        """At shutdown: close the connections. Idempotent."""
+        self._closed = True
+        if self._shared is not None and not self._shared.closed:
+            await self._shared.close()
+
+
+def make_client(token: str, base_url: str, *, posts: PostPacer | None = None,
+                connections: int = CONNECTIONS) -> SharedSessionClient:
     """The SDK's own retry handlers: wait out a 429's Retry-After (posts then queue at ``posts``
-    again), retry connection and 5xx errors."""
+    again), retry connection and 5xx errors. One shared session; close it with ``close()``."""
     handlers: list[AsyncRetryHandler] = [
         NoteUnknownOutcomes(),
         CountRateLimits(),
@@ -155,8 +201,8 @@ def make_client(token: str, base_url: str, *, posts: PostPacer | None = None) ->
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
-    return AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
-                          retry_handlers=handlers, timeout=10)
+    return SharedSessionClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
+                               retry_handlers=handlers, timeout=10, connections=connections)
 
 
 def as_send_error(error: Exception, *, unknown: bool = False) -> Exception:
@@ -383,8 +429,11 @@ class SlackMessenger:
         await self._upload(await self._open([user_id]), message)
 
     async def _upload(self, channel: str, message: OutgoingMessage) -> None:
-        content = json.dumps(message.attachment, ensure_ascii=False, indent=2)
-        await self._client.files_upload_v2(channel=channel, content=content, filename="vraagbot-gegevens.json",
+        export = message.attachment
+        if not isinstance(export, DataExport):  # no other kind of attachment is sent yet
+            raise TypeError(f"cannot upload a {type(export).__name__} to Slack")
+        content = json.dumps(export.content, ensure_ascii=False, indent=2)
+        await self._client.files_upload_v2(channel=channel, content=content, filename=export.filename,
                                            title="vraagbot", initial_comment=fallback_text(message))
 
     async def _open(self, users: list[str]) -> str:

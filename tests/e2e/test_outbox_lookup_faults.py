@@ -51,6 +51,7 @@ async def slack(uow_factory):
         dispatcher = OutboxDispatcher(uow_factory, messenger, clock, concurrency=3, lookup_seconds=0.3,
                                       lookup_backoff=0.05)
         yield fake, clock, dispatcher
+        await client.close()  # its shared HTTP session
 
 
 FAULTS = {

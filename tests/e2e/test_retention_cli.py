@@ -113,7 +113,7 @@ async def test_dry_run_then_retention_then_nothing_left(tmp_path):
                 world.people[handle] = await uow.people.by_handle(workspace.id, handle)
         sanne = await world.press("sanne", Action.EXPORT_DATA, world.people["sanne"].id)
         bram = await world.press("bram", Action.EXPORT_DATA, world.people["bram"].id)
-        return sanne.replies[0].attachment, bram.replies[0].attachment
+        return sanne.replies[0].attachment.content, bram.replies[0].attachment.content
 
     sanne, bram = await with_world(db, exports)
     assert [q["text"] for q in sanne["questions"]] == ["(tekst verwijderd na 90 dagen)", NEW_QUESTION]
@@ -151,4 +151,5 @@ async def test_the_runtime_wires_the_daily_job_and_the_export_to_the_setting(tmp
     after = all_text(db)
     assert OLD_QUESTION not in after and NEW_QUESTION not in after  # 10 days old: past 5 days too
     assert STUCK in after
-    assert [q["text"] for q in export.replies[0].attachment["questions"]] == ["(tekst verwijderd na 5 dagen)"] * 2
+    questions = export.replies[0].attachment.content["questions"]
+    assert [q["text"] for q in questions] == ["(tekst verwijderd na 5 dagen)"] * 2

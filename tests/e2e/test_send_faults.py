@@ -71,6 +71,7 @@ async def slack(sqlite_uow_factory):
         clock = HandClock()
         dispatcher = OutboxDispatcher(sqlite_uow_factory, SlackMessenger(client, sqlite_uow_factory), clock)
         yield fake, clock, dispatcher
+        await client.close()  # its shared HTTP session
 
 
 def team_nudge() -> OutgoingMessage:

@@ -75,7 +75,7 @@ def walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 async def export_of(world: World, handle: str) -> dict[str, Any]:
-    return (await world.press(handle, Action.EXPORT_DATA, world.people[handle].id)).replies[0].attachment
+    return (await world.press(handle, Action.EXPORT_DATA, world.people[handle].id)).replies[0].attachment.content
 
 
 async def test_the_experts_export_has_one_kind_per_month_without_question_or_time(world):
@@ -85,7 +85,7 @@ async def test_the_experts_export_has_one_kind_per_month_without_question_or_tim
     assert november["replies_of_yours_that_felt_curt"]["per_month"] == []  # the month is still running
     world.clock.advance(days=8)  # 1 December
     export = await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)
-    data = export.replies[0].attachment
+    data = export.replies[0].attachment.content
     text = json.dumps(data)
 
     assert "curt_detected" not in text and "curt_reported" not in text  # one kind, not two
@@ -113,7 +113,7 @@ async def test_the_experts_overview_counts_them_together_without_question_ids(wo
 async def test_the_reporter_still_sees_her_own_report(world):
     _, reported_qid, report_moment = await two_curt_signals(world)
     export = await world.press("lotte", Action.EXPORT_DATA, world.people["lotte"].id)
-    [signal] = export.replies[0].attachment["signals"]
+    [signal] = export.replies[0].attachment.content["signals"]
     assert (signal["kind"], signal["question_id"], signal["reported_by_you"], signal["created_at"]) == (
         "curt_reported", reported_qid, True, report_moment)
 

@@ -39,9 +39,10 @@ async def test_an_unshared_kind_is_not_in_the_experts_message_nor_in_her_export(
     assert "Mag ik dit goedkeuren?" in question.text
     assert DOUBT_LINE not in question.text and "twijfel" not in question.text.lower()
     assert world.rows("SELECT kind, kind_shared FROM questions") == [("doubt", 0)]
-    expert_view = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment
+    expert_view = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment.content
     assert [q["kind"] for q in expert_view["questions"]] == [None]
-    asker_view = (await world.press("sanne", Action.EXPORT_DATA, world.people["sanne"].id)).replies[0].attachment
+    asker_export = await world.press("sanne", Action.EXPORT_DATA, world.people["sanne"].id)
+    asker_view = asker_export.replies[0].attachment.content
     assert [(q["kind"], q["kind_shown_to_expert"]) for q in asker_view["questions"]] == [("doubt", False)]
 
 
@@ -51,7 +52,7 @@ async def test_a_shared_kind_is_in_the_experts_message_and_the_asker_is_told(wor
     [question] = world.to("anna", await world.drain())
     assert DOUBT_LINE in question.text
     assert world.rows("SELECT kind, kind_shared FROM questions") == [("doubt", 1)]
-    expert_view = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment
+    expert_view = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment.content
     assert [q["kind"] for q in expert_view["questions"]] == ["doubt"]
 
 

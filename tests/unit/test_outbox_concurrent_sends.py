@@ -10,7 +10,6 @@ from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
 from handlers.queueing import queue
 from nudges.outbox import OutboxDispatcher
-from tests.unit.world import CATALOG
 
 
 class StallingMessenger:
@@ -39,7 +38,7 @@ async def test_a_stalled_send_does_not_hold_up_the_other_channels(world):
     channels = [f"slack:C{n}" for n in range(6)]
     await queue_channels(world, channels)
     messenger = StallingMessenger(stalled="slack:C0")
-    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, catalog=CATALOG, concurrency=3)
+    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, concurrency=3)
     drain = asyncio.create_task(dispatcher.dispatch_due())
     for _ in range(200):  # the five other channels go out while C0 is still waiting
         if len(messenger.sent) == 5:
@@ -57,7 +56,7 @@ async def test_one_at_a_time_the_stalled_send_holds_up_the_rest(world):
     channels = [f"slack:C{n}" for n in range(3)]
     await queue_channels(world, channels)
     messenger = StallingMessenger(stalled="slack:C0")
-    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, catalog=CATALOG, concurrency=1)
+    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, concurrency=1)
     drain = asyncio.create_task(dispatcher.dispatch_due())
     await asyncio.sleep(0.3)
     assert messenger.sent == []
@@ -86,6 +85,6 @@ async def test_messages_to_one_person_keep_their_order_while_others_go_ahead(wor
             message = OutgoingMessage(MessageKind.NUDGE_CURT, text, person_id=person_id)
             assert await queue(uow, world.clock, message, period=text)
     messenger = SlowFirstMessenger()
-    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, catalog=CATALOG, concurrency=3)
+    dispatcher = OutboxDispatcher(world.uow, messenger, world.clock, concurrency=3)
     assert await dispatcher.dispatch_due() == 3
     assert messenger.sent == ["voor anna", "eerst", "daarna"]

@@ -22,7 +22,7 @@ async def test_summary_and_export_cover_everything_about_the_person(world):
     assert "vragen die je stelde: 1" in summary.replies[0].text
     [export_button] = summary.replies[0].buttons
     export = await world.press("sanne", export_button.action, export_button.value)
-    data = export.replies[0].attachment
+    data = export.replies[0].attachment.content
     assert data["person"]["handle"] == "sanne"
     assert [(q["id"], q["role"], q["text"], q["outcome"]) for q in data["questions"]] == [
         (qid, "asker", "Mag dit?", "confirmed")]
@@ -34,13 +34,13 @@ async def test_summary_and_export_cover_everything_about_the_person(world):
 async def test_expert_export_shows_their_replies_and_signals_about_them(world):
     await lifecycle(world)
     export = await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)
-    data = export.replies[0].attachment
+    data = export.replies[0].attachment.content
     assert data["topics_in_role"] == ["contracten", "privacy"]
     assert [q["role"] for q in data["questions"]] == ["expert"]
     assert len(data["replies"]) == 1 and "curt" not in data["replies"][0]  # issue 11, finding 6
     assert data["signals"] == []  # the bot's and Sanne's curt signals: only a count per finished month
     world.clock.advance(days=8)
-    data = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment
+    data = (await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)).replies[0].attachment.content
     # Found curt by the bot and reported by Sanne: one question, counted once.
     assert data["replies_of_yours_that_felt_curt"]["per_month"] == [{"month": "2026-11", "count": 1}]
 
@@ -87,5 +87,5 @@ async def test_nobody_can_forget_or_export_someone_else(world):
     refused = await world.press("lotte", Action.FORGET_CONFIRM, world.people["sanne"].id)
     assert not refused.ok and "eigen gegevens" in refused.replies[0].text
     export = await world.press("lotte", Action.EXPORT_DATA, world.people["sanne"].id)
-    assert export.replies[0].attachment["person"]["handle"] == "lotte"  # always the actor's own data
+    assert export.replies[0].attachment.content["person"]["handle"] == "lotte"  # always the actor's own data
     assert world.counts() == before

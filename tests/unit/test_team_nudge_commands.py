@@ -153,7 +153,7 @@ async def test_recognition_opt_out_and_back(world):
 async def test_who_changed_a_setting_is_in_their_data_and_goes_when_they_are_forgotten(world):
     await say_in(world, "anna", "team-nudge maandag 09:00")
     export = await world.press("anna", Action.EXPORT_DATA, world.people["anna"].id)
-    [change] = export.replies[0].attachment["team_nudge_settings_last_changed_by_you"]
+    [change] = export.replies[0].attachment.content["team_nudge_settings_last_changed_by_you"]
     assert change["channel"] == "slack:C1"
     await world.press("anna", Action.FORGET_CONFIRM, world.people["anna"].id)
     assert world.rows("SELECT channel, changed_by, enabled FROM team_schedules") == [("slack:C1", None, 1)]

@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.delivery_hooks import delivery_hooks
 from handlers import dispatch
 from handlers.context import Actor, Deps
 from handlers.errors import RecipientUnreachable, TransientSendError
@@ -65,7 +66,8 @@ class World:
     def __post_init__(self) -> None:
         self.presence = FakePresence(self.clock)
         self.deps = Deps(uow=self.uow, clock=self.clock, presence=self.presence, catalog=CATALOG)
-        self.dispatcher = OutboxDispatcher(self.uow, self.messenger, self.clock, catalog=CATALOG)
+        self.dispatcher = OutboxDispatcher(self.uow, self.messenger, self.clock,
+                                           hooks=delivery_hooks(self.clock, CATALOG))
 
     def actor(self, handle: str, locale: str | None = None) -> Actor:
         return Actor("slack", "T1", f"U-{handle}", handle=handle, display_name=handle.title(), locale=locale,
