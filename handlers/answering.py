@@ -8,7 +8,7 @@ from handlers.curtness import assess_reply
 from handlers.errors import InvalidInput
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MAX_REPLY_CHARS, MessageKind, Outcome, QuestionKind, QuestionStatus, SignalKind
-from handlers.people import ensure_person, question_for_asker, question_for_expert
+from handlers.people import ensure_person, find_person, question_for_asker, question_for_expert
 from handlers.ports import PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
 from handlers.text import clean_user_text
@@ -32,12 +32,13 @@ async def record_thread_message(deps: Deps, actor: Actor, thread_ref: str, text:
     async with deps.uow() as uow:
         if event_id and not await uow.events.first_time(actor.platform, event_id, deps.clock.now()):
             return Result(replies=[])
-        workspace = await uow.workspaces.by_external_id(actor.platform, actor.workspace_external_id)
-        question = await uow.questions.by_thread_ref(workspace.id, thread_ref) if workspace else None
-        person = await uow.people.by_external_id(workspace.id, actor.user_external_id) if workspace else None
+        person = await find_person(uow, actor)
+        # Locked at once: the reply below changes the question (first reply, status).
+        question = await uow.questions.by_thread_ref(person.workspace_id, thread_ref, for_update=True) \
+            if person else None
         if question is None or person is None or question.expert_id != person.id:
             return Result(replies=[])
-        result = await _record(uow, deps, person, question.id, _valid_reply(text))
+        result = await _record(uow, deps, person, question, _valid_reply(text))
     await deps.on_queued()
     return result
 
@@ -46,19 +47,19 @@ async def record_reply(deps: Deps, actor: Actor, question_id: int, text: str) ->
     text = _valid_reply(text)
     async with deps.uow() as uow:
         expert = await ensure_person(uow, deps, actor)
-        result = await _record(uow, deps, expert, question_id, text)
+        result = await _record(uow, deps, expert, await question_for_expert(uow, question_id, expert), text)
     await deps.on_queued()
     return result
 
 
-async def _record(uow: UnitOfWork, deps: Deps, expert: PersonRecord, question_id: int, text: str) -> Result:
-    question = await question_for_expert(uow, question_id, expert)
-    asker = await _asker(uow, question)
+async def _record(uow: UnitOfWork, deps: Deps, expert: PersonRecord, question: QuestionRecord, text: str) -> Result:
+    """``question``: locked, and checked to be one ``expert`` was asked."""
     now = deps.clock.now()
     since = question.delivered_at or question.asked_at
     seconds = max(0.0, (now - since).total_seconds())
     verdict = assess_reply(text, question=question.text, reply_seconds=seconds,
                            interrupted_focus=question.interrupted_focus)
+    asker, curt_seed = await _asker(uow, question, seed_of=MessageKind.NUDGE_CURT if verdict.curt else None)
     reply = await uow.replies.add(question_id=question.id, author_id=expert.id, text=text, created_at=now,
                                   reply_seconds=seconds, curt_score=verdict.score, curt=verdict.curt,
                                   curt_reasons=list(verdict.reasons))
@@ -79,7 +80,7 @@ async def _record(uow: UnitOfWork, deps: Deps, expert: PersonRecord, question_id
         await uow.signals.add(question_id=question.id, subject_id=expert.id, reporter_id=None,
                               kind=SignalKind.CURT_DETECTED, created_at=now,
                               details={"score": round(verdict.score, 3), "reasons": list(verdict.reasons)})
-        await _queue_curt_nudge(uow, deps, asker, expert, question)
+        await _queue_curt_nudge(uow, deps, asker, expert, question, seed=curt_seed)
     if first_reply:
         prompt = deps.catalog.text(asker.locale, "outcome.prompt", expert=expert.display_name, id=question.id)
         await queue(uow, deps.clock, OutgoingMessage(MessageKind.OUTCOME_PROMPT, prompt, person_id=asker.id,
@@ -90,7 +91,7 @@ async def _record(uow: UnitOfWork, deps: Deps, expert: PersonRecord, question_id
     # The expert never hears about the curt signal: it is the asker's private reframing.
     done = deps.catalog.text(expert.locale, "reply.recorded", asker=asker.display_name, id=question.id)
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, done, person_id=expert.id,
-                                       question_id=question_id)], question_id=question_id)
+                                       question_id=question.id)], question_id=question.id)
 
 
 async def report_curt(deps: Deps, actor: Actor, question_id: int) -> Result:
@@ -155,18 +156,26 @@ async def _encourage_autonomy(uow: UnitOfWork, deps: Deps, asker: PersonRecord, 
     return True
 
 
-async def _asker(uow: UnitOfWork, question: QuestionRecord) -> PersonRecord:
-    asker = await uow.people.get(question.asker_id)
+async def _asker(uow: UnitOfWork, question: QuestionRecord, *, seed_of: str | None = None) -> tuple[PersonRecord, int]:
+    """The question's asker; with ``seed_of``, also their rotation seed for that kind of message, in
+    the same query (0 without)."""
+    if seed_of:
+        found = await uow.people.with_rotation([question.asker_id], seed_of)
+        asker, seed = found[0] if found else (None, 0)
+    else:
+        asker, seed = await uow.people.get(question.asker_id), 0
     if asker is None:  # questions are deleted with their asker, so this is a broken row
         raise InvalidInput("error.unknown_question", id=question.id)
-    return asker
+    return asker, seed
 
 
 async def _queue_curt_nudge(uow: UnitOfWork, deps: Deps, asker: PersonRecord, expert: PersonRecord | None,
-                            question: QuestionRecord) -> None:
-    """One private reframing per question, whether the reply was detected curt or reported."""
+                            question: QuestionRecord, *, seed: int | None = None) -> None:
+    """One private reframing per question, whether the reply was detected curt or reported.
+    ``seed``: the asker's rotation seed for it, when the caller read it already."""
     name = expert.display_name if expert else deps.catalog.text(asker.locale, "word.the_expert")
-    text = deps.catalog.variant(asker.locale, "nudge.curt",
-                                await rotation_seed(uow, asker.id, MessageKind.NUDGE_CURT), expert=name)
+    if seed is None:
+        seed = await rotation_seed(uow, asker.id, MessageKind.NUDGE_CURT)
+    text = deps.catalog.variant(asker.locale, "nudge.curt", seed, expert=name)
     await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CURT, text, person_id=asker.id,
                                                  question_id=question.id), period=f"q{question.id}")

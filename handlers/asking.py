@@ -99,15 +99,12 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
     # Asking the platform about focus time is a network call: keep it outside any transaction.
     focus_end = await deps.presence.focus_until(expert, actor.platform)
     async with deps.uow() as uow:
-        asker = await ensure_person(uow, deps, actor)
-        chosen = await uow.people.get(expert.id)  # fresh rows for this transaction
-        if chosen is None:  # forgotten in the meantime
-            raise NotFound("error.unknown_person", name=expert.handle)
-        expert = chosen
+        asker, expert, seed = await _still_there(uow, deps, actor, asker, expert, with_seed=bool(request.topic))
         in_role = bool(request.topic) and request.topic in {t.topic for t in await uow.topics.list_for(expert.id)}
         now = deps.clock.now()
         held_until = focus_end if focus_end and not request.urgent else None
 
+        # Every thread carries a tag: asking an expert is work unless the expert says otherwise.
         question = await uow.questions.add(
             workspace_id=asker.workspace_id,
             asker_id=asker.id,
@@ -122,11 +119,10 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
             asked_at=now,
             deliver_after=held_until,
             interrupted_focus=bool(focus_end) and request.urgent,
+            tag=Tag.WERK,
+            tag_source=TagSource.TOPIC_RULE if in_role else TagSource.DEFAULT,
+            tagged_at=now,
         )
-        # Every thread carries a tag: asking an expert is work unless the expert says otherwise.
-        question.tag = Tag.WERK
-        question.tag_source = TagSource.TOPIC_RULE if in_role else TagSource.DEFAULT
-        question.tagged_at = now
 
         await queue(uow, deps.clock, _to_expert(deps.catalog, question, asker, expert, in_role),
                     period=f"q{question.id}", due_at=held_until)
@@ -136,8 +132,7 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
                                                          question_id=question.id),
                         period=f"q{question.id}", due_at=held_until)
         if in_role:
-            text = deps.catalog.variant(asker.locale, "nudge.in_role",
-                                        await rotation_seed(uow, asker.id, MessageKind.NUDGE_IN_ROLE),
+            text = deps.catalog.variant(asker.locale, "nudge.in_role", seed,
                                         expert=expert.display_name, topic=request.topic)
             await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_IN_ROLE, text, person_id=asker.id,
                                                          question_id=question.id),
@@ -145,6 +140,27 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
         reply = _confirmation(deps.catalog, asker, expert, question, held_until, now)
     await deps.on_queued()
     return Result(replies=[reply], question_id=question.id)
+
+
+async def _still_there(uow: UnitOfWork, deps: Deps, actor: Actor, asker: PersonRecord, expert: PersonRecord, *,
+                       with_seed: bool) -> tuple[PersonRecord, PersonRecord, int]:
+    """Asker and expert as they are now, read together: either may have been forgotten while the
+    platform was asked about focus time. (The first unit of work registered the asker already;
+    should they be gone now, they are registered again, as before.) ``with_seed``: also the asker's
+    rotation seed for the in-role nudge (a question with a topic may get one), in the same query."""
+    ids = [asker.id, expert.id]
+    if with_seed:
+        found = await uow.people.with_rotation(ids, MessageKind.NUDGE_IN_ROLE)
+    else:
+        found = [(person, 0) for person in await uow.people.get_many(ids)]
+    fresh = {person.id: (person, seed) for person, seed in found}
+    if expert.id not in fresh:
+        raise NotFound("error.unknown_person", name=expert.handle)
+    if asker.id not in fresh:
+        again = await ensure_person(uow, deps, actor)
+        fresh[asker.id] = (again, await rotation_seed(uow, again.id, MessageKind.NUDGE_IN_ROLE) if with_seed else 0)
+    (asker, seed), (expert, _) = fresh[asker.id], fresh[expert.id]
+    return asker, expert, seed
 
 
 def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, expert: PersonRecord,

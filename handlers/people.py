@@ -15,26 +15,25 @@ log = logging.getLogger(__name__)
 async def find_person(uow: UnitOfWork, actor: Actor) -> PersonRecord | None:
     """The stored person for an actor, without creating one (used where creating would be wrong,
     such as asking to be forgotten)."""
-    workspace = await uow.workspaces.by_external_id(actor.platform, actor.workspace_external_id)
-    if workspace is None:
-        return None
-    return await uow.people.by_external_id(workspace.id, actor.user_external_id)
+    return await uow.people.by_platform_ids(actor.platform, actor.workspace_external_id, actor.user_external_id)
 
 
 async def ensure_person(uow: UnitOfWork, deps: Deps, actor: Actor) -> PersonRecord:
     """The stored person for an actor; the first command someone gives registers them. The actor's
     name is the person's own (what the platform says about the one acting, or its directory), so
-    it also refreshes the stored name and handle; an actor without a name changes neither."""
-    workspace = await uow.workspaces.get_or_create(
-        actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id
-    )
-    person = await uow.people.by_external_id(workspace.id, actor.user_external_id)
+    it also refreshes the stored name and handle; an actor without a name changes neither. A known
+    person costs one query, and a write only when something about them changed."""
+    person = await find_person(uow, actor)
     if person is not None:
-        person.unreachable = False  # they are talking to the bot, so it can reach them again
+        if person.unreachable:
+            person.unreachable = False  # they are talking to the bot, so it can reach them again
         if actor.locale and normalise_locale(actor.locale, person.locale) != person.locale:
             person.locale = normalise_locale(actor.locale, person.locale)
         await _refresh_name(uow, person, actor)
         return person
+    workspace = await uow.workspaces.get_or_create(
+        actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id
+    )
     return await uow.people.add(
         workspace_id=workspace.id,
         external_id=actor.user_external_id,
@@ -69,9 +68,7 @@ async def register_unnamed(deps: Deps, actor: Actor, display_name: str) -> None:
     nobody types (their platform id) and ``display_name`` as a stand-in until their own message or
     the platform's directory gives their name. A known person is left as they are."""
     async with deps.uow() as uow:
-        workspace = await uow.workspaces.get_or_create(
-            actor.platform, actor.workspace_external_id, actor.workspace_name or actor.workspace_external_id)
-        if await uow.people.by_external_id(workspace.id, actor.user_external_id) is None:
+        if await find_person(uow, actor) is None:
             await ensure_person(uow, deps, Actor(actor.platform, actor.workspace_external_id,
                                                  actor.user_external_id, display_name=display_name))
 

@@ -148,7 +148,16 @@ class PersonRepository(Protocol):
         """Those of these people who exist, in one query; order not defined."""
         ...
 
+    async def with_rotation(self, person_ids: Sequence[int], kind: str) -> list[tuple[PersonRecord, int]]:
+        """Like get_many, each person with the number of ``kind`` messages ever queued for them
+        (OutboxRepository.count_for, the rotation seed of their next such text), in one query."""
+        ...
+
     async def by_external_id(self, workspace_id: int, external_id: str) -> PersonRecord | None: ...
+
+    async def by_platform_ids(self, platform: str, workspace_external_id: str, external_id: str) -> PersonRecord | None:
+        """The person with platform user id ``external_id`` in the workspace the platform calls
+        ``workspace_external_id``, in one query (no workspace lookup first)."""
 
     async def by_handle(self, workspace_id: int, handle: str) -> PersonRecord | None: ...
 
@@ -204,15 +213,20 @@ class QuestionRepository(Protocol):
         deliver_after: datetime | None,
         interrupted_focus: bool,
         kind_shared: bool = False,
+        tag: str | None = None,
+        tag_source: str | None = None,
+        tagged_at: datetime | None = None,
     ) -> QuestionRecord:
-        """Insert and flush, so ``id`` is set."""
+        """Insert, in one statement, and return the stored row (``id`` set)."""
 
     async def get(self, question_id: int) -> QuestionRecord | None: ...
 
     async def get_for_update(self, question_id: int) -> QuestionRecord | None:
         """Like get, but locks the row (PostgreSQL) so two replicas cannot act on it at once."""
 
-    async def by_thread_ref(self, workspace_id: int, thread_ref: str) -> QuestionRecord | None: ...
+    async def by_thread_ref(self, workspace_id: int, thread_ref: str, *,
+                            for_update: bool = False) -> QuestionRecord | None:
+        """The newest question in this thread; ``for_update`` locks it as get_for_update does."""
 
     async def open_counts(self, expert_ids: Sequence[int]) -> dict[int, int]:
         """Open (held or delivered, not yet answered) questions per expert; missing ids count 0."""

@@ -6,7 +6,7 @@ from handlers.context import Actor, Deps
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind, Tag, TagSource
 from handlers.people import ensure_person, question_for_expert
-from handlers.queueing import queue, rotation_seed
+from handlers.queueing import queue
 
 
 async def tag_question(deps: Deps, actor: Actor, question_id: int, tag: Tag, *, remember: bool = False) -> Result:
@@ -19,11 +19,9 @@ async def tag_question(deps: Deps, actor: Actor, question_id: int, tag: Tag, *, 
         if remember and tag == Tag.WERK and question.topic:
             remembered = await uow.topics.add(expert.id, question.topic, now) or True
         if tag == Tag.WERK:
-            asker = await uow.people.get(question.asker_id)
-            if asker is not None:
-                text = deps.catalog.variant(asker.locale, "nudge.tagged_werk",
-                                            await rotation_seed(uow, asker.id, MessageKind.TAG_NOTICE),
-                                            expert=expert.display_name)
+            # The asker and their rotation seed in one query (an empty list: the asker is gone).
+            for asker, seed in await uow.people.with_rotation([question.asker_id], MessageKind.TAG_NOTICE):
+                text = deps.catalog.variant(asker.locale, "nudge.tagged_werk", seed, expert=expert.display_name)
                 await queue(uow, deps.clock, OutgoingMessage(MessageKind.TAG_NOTICE, text, person_id=asker.id,
                                                              question_id=question.id),
                             period=f"q{question.id}")

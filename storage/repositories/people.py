@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories._sql import affected, insert_ignoring_duplicates
-from storage.tables import ExpertTopic, Person, Workspace
+from storage.tables import ExpertTopic, OutboxMessage, Person, Workspace
 
 
 class SqlWorkspaceRepository:
@@ -27,14 +27,15 @@ class SqlWorkspaceRepository:
         found = await self.by_external_id(platform, external_id)
         if found is not None:
             return found
-        # Two replicas may see a new workspace's first event at once: insert-or-ignore, then read.
+        # Two replicas may see a new workspace's first event at once: insert-or-ignore, and when
+        # the other insert won, read theirs.
         stmt = (
             insert_ignoring_duplicates(self._session, Workspace)
             .values(platform=platform, external_id=external_id, name=name)
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(Workspace)
         )
-        await self._session.execute(stmt)
-        created = await self.by_external_id(platform, external_id)  # ours, or whoever won the race
+        created = await self._session.scalar(stmt) or await self.by_external_id(platform, external_id)
         if created is None:
             raise RuntimeError(f"workspace {platform}/{external_id} vanished right after insert")
         return created
@@ -52,8 +53,32 @@ class SqlPersonRepository:
             return []
         return list(await self._session.scalars(select(Person).where(Person.id.in_(list(person_ids)))))
 
+    async def with_rotation(self, person_ids: Sequence[int], kind: str) -> list[tuple[Person, int]]:
+        if not person_ids:
+            return []
+        # A correlated count per person, so the rotation seed costs no query of its own.
+        queued = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.person_id == Person.id, OutboxMessage.kind == kind)
+            .correlate(Person)
+            .scalar_subquery()
+        )
+        rows = await self._session.execute(select(Person, queued).where(Person.id.in_(list(person_ids))))
+        return [(person, int(count or 0)) for person, count in rows]
+
     async def by_external_id(self, workspace_id: int, external_id: str) -> Person | None:
         stmt = select(Person).where(Person.workspace_id == workspace_id, Person.external_id == external_id)
+        return await self._session.scalar(stmt)
+
+    async def by_platform_ids(self, platform: str, workspace_external_id: str, external_id: str) -> Person | None:
+        # One query where workspace and person lookups took two: every request starts with this.
+        stmt = (
+            select(Person)
+            .join(Workspace, Workspace.id == Person.workspace_id)
+            .where(Workspace.platform == platform, Workspace.external_id == workspace_external_id,
+                   Person.external_id == external_id)
+        )
         return await self._session.scalar(stmt)
 
     async def by_handle(self, workspace_id: int, handle: str) -> Person | None:
@@ -89,9 +114,11 @@ class SqlPersonRepository:
             .values(workspace_id=workspace_id, external_id=external_id, handle=handle.lower(),
                     display_name=display_name, locale=locale, time_zone=time_zone, created_at=now)
             .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+            .returning(Person)
         )
-        await self._session.execute(stmt)
-        person = await self.by_external_id(workspace_id, external_id)
+        person = await self._session.scalar(stmt)
+        if person is None:  # someone else's insert won the race: theirs is the row
+            person = await self.by_external_id(workspace_id, external_id)
         if person is None:
             raise RuntimeError(f"person {external_id} vanished right after insert")
         return person

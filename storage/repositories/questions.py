@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
@@ -35,8 +35,12 @@ class SqlQuestionRepository:
         deliver_after: datetime | None,
         interrupted_focus: bool,
         kind_shared: bool = False,
+        tag: str | None = None,
+        tag_source: str | None = None,
+        tagged_at: datetime | None = None,
     ) -> Question:
-        question = Question(
+        # One INSERT .. RETURNING, without the ORM's flush: the ask's hot path.
+        stmt = insert(Question).values(
             workspace_id=workspace_id,
             asker_id=asker_id,
             expert_id=expert_id,
@@ -46,14 +50,15 @@ class SqlQuestionRepository:
             kind=kind,
             kind_shared=kind_shared,
             urgent=urgent,
+            tag=tag,
+            tag_source=tag_source,
+            tagged_at=tagged_at,
             status=status,
             asked_at=asked_at,
             deliver_after=deliver_after,
             interrupted_focus=interrupted_focus,
-        )
-        self._session.add(question)
-        await self._session.flush()
-        return question
+        ).returning(Question)
+        return (await self._session.scalars(stmt)).one()
 
     async def get(self, question_id: int) -> Question | None:
         return await self._session.get(Question, question_id)
@@ -68,13 +73,16 @@ class SqlQuestionRepository:
         )
         return await self._session.scalar(stmt)
 
-    async def by_thread_ref(self, workspace_id: int, thread_ref: str) -> Question | None:
+    async def by_thread_ref(self, workspace_id: int, thread_ref: str, *,
+                            for_update: bool = False) -> Question | None:
         stmt = (
             select(Question)
             .where(Question.workspace_id == workspace_id, Question.thread_ref == thread_ref)
             .order_by(Question.id.desc())  # not unique in the schema; the newest wins
             .limit(1)
         )
+        if for_update:  # as get_for_update: locked, and a copy already in the session refreshed
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return await self._session.scalar(stmt)
 
     async def open_counts(self, expert_ids: Sequence[int]) -> dict[int, int]:
@@ -169,7 +177,7 @@ class SqlReplyRepository:
         curt: bool,
         curt_reasons: list[str],
     ) -> Reply:
-        reply = Reply(
+        stmt = insert(Reply).values(
             question_id=question_id,
             author_id=author_id,
             text=text,
@@ -178,10 +186,8 @@ class SqlReplyRepository:
             curt_score=curt_score,
             curt=curt,
             curt_reasons=list(curt_reasons),
-        )
-        self._session.add(reply)
-        await self._session.flush()
-        return reply
+        ).returning(Reply)
+        return (await self._session.scalars(stmt)).one()
 
     async def for_question(self, question_id: int) -> list[Reply]:
         stmt = select(Reply).where(Reply.question_id == question_id).order_by(Reply.created_at, Reply.id)
@@ -220,17 +226,15 @@ class SqlSignalRepository:
         created_at: datetime,
         details: dict[str, Any] | None = None,
     ) -> Signal:
-        signal = Signal(
+        stmt = insert(Signal).values(
             question_id=question_id,
             subject_id=subject_id,
             reporter_id=reporter_id,
             kind=kind,
             created_at=created_at,
             details=dict(details or {}),
-        )
-        self._session.add(signal)
-        await self._session.flush()
-        return signal
+        ).returning(Signal)
+        return (await self._session.scalars(stmt)).one()
 
     async def for_question(self, question_id: int) -> list[Signal]:
         stmt = select(Signal).where(Signal.question_id == question_id).order_by(Signal.created_at, Signal.id)
