@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import click
@@ -42,7 +43,11 @@ def migrate() -> None:
 @main.command(help="Run the web app (Slack /slack/events, Teams /api/messages, /healthz).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="interface to listen on")
 @click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="TCP port")
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="processes serving the one port, each a full replica (PostgreSQL only when more than 1)")
+@click.option("--worker-index", type=int, default=None, hidden=True)  # set by the supervisor: bot/processes.py
+@click.option("--supervisor-pid", type=int, default=None, hidden=True)
+def serve(host: str, port: int, workers: int, worker_index: int | None, supervisor_pid: int | None) -> None:
     settings = _settings()
     from bot.teams.service_urls import is_loopback_host
 
@@ -50,23 +55,57 @@ def serve(host: str, port: int) -> None:
         click.echo(f"vraagbot: VRAAGBOT_TEAMS_LOCAL_TESTING=true serves /api/messages without authentication, so it "
                    f"only runs on a loopback host (--host 127.0.0.1, ::1 or localhost), not {host!r}", err=True)
         sys.exit(2)
+    if workers > 1 and worker_index is None:
+        sys.exit(_supervise_workers(settings, host, port, workers))
+
+    database = settings.database_url.split("@")[-1]
 
     async def build() -> web.Application:
         from bot.app import create_app
         from bot.runtime import build_runtime
         from bot.runtime import migrate as run_migrations
 
-        await run_migrations(settings)
+        if worker_index is None:  # a worker's supervisor has migrated already, once for all of them
+            await run_migrations(settings)
         app = create_app(build_runtime(settings))
-        log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, settings.database_url.split("@")[-1])
+        if worker_index is None:
+            log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, database)
         return app
 
     from bot.app import request_shutdown_seconds
 
     # SIGTERM/SIGINT: stop listening, give open requests a moment, then the app's cleanup finishes
     # running work within the rest of VRAAGBOT_SHUTDOWN_SECONDS.
-    web.run_app(build(), host=host, port=port, print=None, access_log=None,
-                shutdown_timeout=request_shutdown_seconds(settings.shutdown_seconds))
+    shutdown_timeout = request_shutdown_seconds(settings.shutdown_seconds)
+    if worker_index is not None:
+        from bot.processes import serve_worker
+
+        serve_worker(build, host, port, index=worker_index, count=workers,
+                     supervisor_pid=supervisor_pid or os.getppid(), shutdown_timeout=shutdown_timeout,
+                     database=database)
+        return
+    web.run_app(build(), host=host, port=port, print=None, access_log=None, shutdown_timeout=shutdown_timeout)
+
+
+def _supervise_workers(settings: Settings, host: str, port: int, workers: int) -> int:
+    """--workers N > 1: checks, the migrations once, then N worker processes (bot/processes.py)."""
+    from bot.processes import port_taken, supervise
+    from bot.runtime import migrate as run_migrations
+
+    if settings.database_url.startswith("sqlite"):
+        click.echo("vraagbot: --workers > 1 needs PostgreSQL (VRAAGBOT_DATABASE_URL=postgresql://...): SQLite "
+                   "allows one writer at a time, so run one process (--workers 1)", err=True)
+        return 2
+    if settings.metrics_port is not None and settings.metrics_port + workers - 1 > 65535:
+        click.echo(f"vraagbot: --workers {workers} needs VRAAGBOT_METRICS_PORT to {settings.metrics_port + workers - 1}"
+                   f" (one metrics port per worker): choose a lower VRAAGBOT_METRICS_PORT", err=True)
+        return 2
+    if problem := port_taken(host, port):
+        click.echo(f"vraagbot: cannot listen on {host}:{port}: {problem}", err=True)
+        return 1
+    asyncio.run(run_migrations(settings))
+    return supervise(host, port, workers, metrics_port=settings.metrics_port,
+                     shutdown_seconds=settings.shutdown_seconds)
 
 
 @main.command(help="Play every role of a demo workspace in the terminal (reads commands from stdin).")
