@@ -1,11 +1,31 @@
-"""The buttons the bot offers. Platforms carry ``action`` and ``value`` back unchanged."""
+"""The buttons the bot offers. Platforms carry ``action`` and ``value`` back unchanged, and
+``parse_action`` turns them into the typed commands of handlers.button_commands."""
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
+from handlers.button_commands import (
+    AnswerQuestion,
+    ButtonCommand,
+    CancelForget,
+    ConfirmForget,
+    ExportData,
+    MarkOutcome,
+    RemoveTopics,
+    ReportCurt,
+    TagQuestion,
+)
+from handlers.errors import InvalidInput
 from handlers.messages import Button
+from handlers.models import Outcome, Tag
 from handlers.ports import Catalog
+from handlers.topics import split_topics
+
+# Refused buttons have always been logged under the entry point that answers them; log filters (and
+# tests/e2e/test_button_ids.py) look for them there.
+log = logging.getLogger("handlers.dispatch")
 
 # The largest id a button may carry: PostgreSQL's integer columns end here (SQLite's at 2**63 - 1), and a
 # larger number would make the database refuse the query instead of us refusing the button.
@@ -32,6 +52,53 @@ def parse_id(value: str) -> int | None:
         return None
     number = int(value)
     return number if number <= MAX_ID else None
+
+
+def parse_action(action_id: str, value: str) -> ButtonCommand:
+    """The command a pressed button (or a card's Action.Submit) stands for. Raises InvalidInput
+    ("error.unknown_action", the "this button no longer works" line) for an action we never offered
+    or a value that no id of ours can have, so the database is never asked about it."""
+    action = next((a for a in Action if a.value == action_id), None)
+    if action is None:
+        log.warning("refused: unknown action %r with value %r", action_id[:40], value[:40])
+        raise InvalidInput("error.unknown_action")
+    match action:
+        case Action.FORGET_CANCEL:
+            return CancelForget()
+        case Action.REMOVE_TOPIC:
+            return RemoveTopics(split_topics(value))
+    number = parse_id(value)
+    if number is None:
+        log.warning("refused: %s with value %r, which is no id", action.value, value[:40])
+        raise InvalidInput("error.unknown_action")
+    match action:
+        case Action.TAG_WERK:
+            return TagQuestion(number, Tag.WERK)
+        case Action.TAG_WERK_REMEMBER:
+            return TagQuestion(number, Tag.WERK, remember=True)
+        case Action.TAG_GUNST:
+            return TagQuestion(number, Tag.GUNST)
+        case Action.OUTCOME_CONFIRMED:
+            return MarkOutcome(number, Outcome.CONFIRMED)
+        case Action.OUTCOME_NEW_INFO:
+            return MarkOutcome(number, Outcome.NEW_INFO)
+        case Action.FELT_CURT:
+            return ReportCurt(number)
+        case Action.EXPORT_DATA:  # the value is the person's id: checked like any other, not needed after
+            return ExportData()
+        case Action.FORGET_CONFIRM:
+            return ConfirmForget(number)
+    raise AssertionError(f"unhandled action {action!r}")
+
+
+def parse_answer(question_id: int | str, text: str) -> AnswerQuestion:
+    """An answer to a question: ``question_id`` is a number (the shell) or the raw value an answer card
+    carried back (Teams), checked like a button's."""
+    number = parse_id(question_id) if isinstance(question_id, str) else question_id
+    if number is None or not 0 <= number <= MAX_ID:
+        log.warning("refused: answer for question %r, which is no id", str(question_id)[:40])
+        raise InvalidInput("error.unknown_action")
+    return AnswerQuestion(number, text)
 
 
 def tag_buttons(catalog: Catalog, locale: str, question_id: int, topic: str | None) -> tuple[Button, ...]:

@@ -9,6 +9,10 @@ One grammar for every platform:
     team-nudge ... | erkenning ...   (see handlers.team_commands)
 English keywords work too (help, role, role remove, assessment:, doubt, show-kind, urgent, my-data,
 forget-me). The kind is the asker's own unless ``toon-soort`` / ``show-kind`` shares it with the expert.
+
+``Command`` is the whole vocabulary: what is typed (``parse``), pressed or submitted on a card
+(handlers.actions.parse_action, parse_answer) or filled in a modal (``topics_command``) becomes one of
+these typed commands, and handlers.dispatch runs each of them the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ import re
 from dataclasses import dataclass
 
 from handlers.asking import AskRequest
+from handlers.button_commands import (  # the buttons' commands belong to the one vocabulary too
+    AnswerQuestion,
+    ButtonCommand,
+    CancelForget,
+    ConfirmForget,
+    ExportData,
+    MarkOutcome,
+    RemoveTopics,
+    ReportCurt,
+    TagQuestion,
+)
 from handlers.errors import HandlerError, InvalidInput
 from handlers.models import QuestionKind
 from handlers.team_commands import RECOGNITION, TEAM_NUDGE, TeamCommand, parse_recognition, parse_team_nudge
@@ -44,11 +59,6 @@ class DeclareTopics:
 
 
 @dataclass(frozen=True)
-class RemoveTopics:
-    topics: list[str]
-
-
-@dataclass(frozen=True)
 class MyData:
     pass
 
@@ -58,7 +68,13 @@ class ForgetMe:
     pass
 
 
-Command = Help | Ask | ListTopics | DeclareTopics | RemoveTopics | MyData | ForgetMe | TeamCommand
+TextCommand = Help | Ask | ListTopics | DeclareTopics | RemoveTopics | MyData | ForgetMe | TeamCommand
+Command = TextCommand | ButtonCommand
+RoleCommand = ListTopics | DeclareTopics | RemoveTopics
+__all__ = ["AnswerQuestion", "Ask", "ButtonCommand", "CancelForget", "Command", "ConfirmForget", "DeclareTopics",
+           "ExportData", "ForgetMe", "Help", "ListTopics", "MarkOutcome", "MyData", "RemoveTopics", "ReportCurt",
+           "RoleCommand", "TagQuestion", "TextCommand", "addressed_expert", "mentioned_expert", "parse",
+           "parse_or_refusal", "topics_command"]
 
 _HELP = {"", "help", "hulp", "?", "-h", "--help"}
 _MY_DATA = {"mijn-gegevens", "mijn gegevens", "gegevens", "my-data", "my data", "privacy-export"}
@@ -76,7 +92,7 @@ _OPTION_SEPARATOR = re.compile(r"\|(?![^<>]*>)")  # a | inside Slack's <@U1|name
 _SLACK_MENTION = re.compile(r"^<@([^|>\s]+)(?:\|([^>\s]*))?>$")  # Teams ids look like 29:1abc
 
 
-def parse(text: str) -> Command:
+def parse(text: str) -> TextCommand:
     stripped = text.strip()
     lowered = " ".join(stripped.lower().split())
     if lowered in _HELP:
@@ -97,17 +113,34 @@ def parse(text: str) -> Command:
     return Ask(_parse_ask(stripped))
 
 
+def parse_or_refusal(text: str) -> TextCommand | HandlerError:
+    """``parse``, with its refusal returned instead of raised: for an adapter that looks at the command
+    (whom it names) before dispatch.handle_parsed runs it or answers the refusal, so the text is read once."""
+    try:
+        return parse(text)
+    except HandlerError as refusal:
+        return refusal
+
+
+def addressed_expert(parsed: Command | HandlerError) -> str | None:
+    """The platform id of the colleague a question is addressed to (``<@U123>``), if any; the platforms
+    register that one colleague before the question is handled. A refusal names no one: handling it
+    explains what is wrong."""
+    return parsed.request.expert_external_id if isinstance(parsed, Ask) else None
+
 
 def mentioned_expert(text: str) -> str | None:
-    """The platform id of the colleague a question text is addressed to (``<@U123>``), if any; the
-    platforms register that one colleague before the question is handled."""
-    try:
-        command = parse(text)
-    except HandlerError:
-        return None  # handling the text explains what is wrong
-    return command.request.expert_external_id if isinstance(command, Ask) else None
+    """``addressed_expert`` of a text, for an adapter that hands dispatch the text itself."""
+    return addressed_expert(parse_or_refusal(text))
 
-def _parse_role(rest: str) -> Command:
+
+def topics_command(raw: str) -> RoleCommand:
+    """What a topics field (the Slack topics modal) asks for, read by the rules of ``rol <field>``: an
+    empty field lists the topics, ``weg ...`` removes, anything else declares."""
+    return _parse_role(raw.strip())
+
+
+def _parse_role(rest: str) -> RoleCommand:
     if not rest:
         return ListTopics()
     first, _, topics = rest.partition(" ")

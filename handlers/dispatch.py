@@ -1,41 +1,79 @@
-"""The single entry point adapters call: a typed command or a pressed button in, a Result out.
+"""The single entry point adapters call: typed commands, or the platform input that parses into
+them (text, a pressed button, an answer card, a modal field), in; a Result out.
 
-Refusals (HandlerError) become a clear, translated reply; nothing was written because every use
-case raises before or inside its unit of work, which then rolls back.
+Every kind of input parses into the one vocabulary of handlers.commands and runs through ``_run``.
+Parsing happens inside the guard, so a parser's refusal is answered like a use case's. Refusals
+(HandlerError) become a clear, translated reply; nothing was written because every use case raises
+before or inside its unit of work, which then rolls back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import ParamSpec
 
 from handlers import answering, asking, people, personal_data, tagging, team_nudges, topics
-from handlers.actions import MAX_ID, Action, parse_id
-from handlers.commands import Ask, Command, DeclareTopics, ForgetMe, Help, ListTopics, MyData, RemoveTopics, parse
+from handlers.actions import parse_action, parse_answer
+from handlers.commands import (
+    AnswerQuestion,
+    Ask,
+    CancelForget,
+    Command,
+    ConfirmForget,
+    DeclareTopics,
+    ExportData,
+    ForgetMe,
+    Help,
+    ListTopics,
+    MarkOutcome,
+    MyData,
+    RemoveTopics,
+    ReportCurt,
+    TagQuestion,
+    parse,
+)
 from handlers.context import Actor, Deps
-from handlers.errors import HandlerError, InvalidInput, StorageUnavailable
+from handlers.errors import HandlerError, StorageUnavailable
 from handlers.messages import OutgoingMessage, Result
-from handlers.models import MessageKind, Outcome, Tag
+from handlers.models import MessageKind
 from handlers.overview import Overview, my_overview
 from handlers.team_commands import Recognition, SetTeamNudge, ShowTeamNudge, SwitchTeamNudge
 
 log = logging.getLogger(__name__)
 
-
-async def handle_text(deps: Deps, actor: Actor, text: str) -> Result:
-    return await _guarded(deps, actor, lambda: _run_text(deps, actor, text))
+Input = ParamSpec("Input")
 
 
 async def handle_command(deps: Deps, actor: Actor, command: Command) -> Result:
+    """Input an adapter already typed (the ask forms)."""
     return await _guarded(deps, actor, lambda: _run(deps, actor, command))
 
 
+async def handle_input(deps: Deps, actor: Actor, parser: Callable[Input, Command],
+                       *args: Input.args, **kwargs: Input.kwargs) -> Result:
+    """Run what ``parser(*args)`` makes of platform input (e.g. ``commands.topics_command`` for a modal's
+    field); when the parser refuses, the person is told why, as for every refusal."""
+    return await _guarded(deps, actor, lambda: _run(deps, actor, parser(*args, **kwargs)))
+
+
+async def handle_text(deps: Deps, actor: Actor, text: str) -> Result:
+    return await handle_input(deps, actor, parse, text)
+
+
+async def handle_parsed(deps: Deps, actor: Actor, parsed: Command | HandlerError) -> Result:
+    """Run what an adapter parsed itself (``commands.parse_or_refusal``), or answer its refusal."""
+    return await handle_input(deps, actor, _command_or_refusal, parsed)
+
+
 async def handle_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
-    return await _guarded(deps, actor, lambda: _run_action(deps, actor, action, value))
+    """A pressed button: its ``action`` and ``value`` as the platform carried them back."""
+    return await handle_input(deps, actor, parse_action, action, value)
 
 
 async def handle_reply(deps: Deps, actor: Actor, question_id: int | str, text: str) -> Result:
-    """``question_id``: a number, or the raw value of an answer card (checked here like a button's)."""
-    return await _guarded(deps, actor, lambda: _run_reply(deps, actor, question_id, text))
+    """``question_id``: a number, or the raw value of an answer card (checked like a button's)."""
+    return await handle_input(deps, actor, parse_answer, question_id, text)
 
 
 async def handle_thread_message(deps: Deps, actor: Actor, thread_ref: str, text: str,
@@ -61,12 +99,7 @@ def not_saved(deps: Deps, actor: Actor) -> Result:
 
 
 def help_result(deps: Deps, actor: Actor) -> Result:
-    locale = deps.locale_of(actor)
-    return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "help"))])
-
-
-async def _run_text(deps: Deps, actor: Actor, text: str) -> Result:
-    return await _run(deps, actor, parse(text))
+    return _reply(deps, actor, "help")
 
 
 async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
@@ -75,6 +108,14 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
             return help_result(deps, actor)
         case Ask(request=request):
             return await asking.ask(deps, actor, request)
+        case TagQuestion(question_id=question_id, tag=tag, remember=remember):
+            return await tagging.tag_question(deps, actor, question_id, tag, remember=remember)
+        case AnswerQuestion(question_id=question_id, text=text):
+            return await answering.record_reply(deps, actor, question_id, text)
+        case MarkOutcome(question_id=question_id, outcome=outcome):
+            return await answering.mark_outcome(deps, actor, question_id, outcome)
+        case ReportCurt(question_id=question_id):
+            return await answering.report_curt(deps, actor, question_id)
         case ListTopics():
             return await topics.list_topics(deps, actor)
         case DeclareTopics(topics=names):
@@ -83,8 +124,14 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
             return await topics.remove_topics(deps, actor, names)
         case MyData():
             return await personal_data.show_my_data(deps, actor)
+        case ExportData():
+            return await personal_data.export_my_data(deps, actor)
         case ForgetMe():
             return await personal_data.ask_to_forget(deps, actor)
+        case ConfirmForget(person_id=person_id):
+            return await personal_data.forget_me(deps, actor, person_id)
+        case CancelForget():
+            return _reply(deps, actor, "forget.cancelled")
         case ShowTeamNudge():
             return await team_nudges.show(deps, actor)
         case SetTeamNudge():
@@ -96,46 +143,15 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
     raise AssertionError(f"unhandled command {command!r}")
 
 
-async def _run_reply(deps: Deps, actor: Actor, question_id: int | str, text: str) -> Result:
-    number = parse_id(question_id) if isinstance(question_id, str) else question_id
-    if number is None or not 0 <= number <= MAX_ID:
-        log.warning("refused: answer for question %r, which is no id", str(question_id)[:40])
-        raise InvalidInput("error.unknown_action")
-    return await answering.record_reply(deps, actor, number, text)
+def _command_or_refusal(parsed: Command | HandlerError) -> Command:
+    if isinstance(parsed, HandlerError):
+        raise parsed
+    return parsed
 
 
-async def _run_action(deps: Deps, actor: Actor, action: str, value: str) -> Result:
-    kind = next((a for a in Action if a.value == action), None)
-    if kind is None:
-        log.warning("refused: unknown action %r with value %r", action[:40], value[:40])
-        raise InvalidInput("error.unknown_action")
-    number = parse_id(value) if kind not in (Action.FORGET_CANCEL, Action.REMOVE_TOPIC) else 0
-    if number is None:  # a value no id of ours can have: refused here, not by the database
-        log.warning("refused: %s with value %r, which is no id", kind.value, value[:40])
-        raise InvalidInput("error.unknown_action")
-    match kind:
-        case Action.TAG_WERK:
-            return await tagging.tag_question(deps, actor, number, Tag.WERK)
-        case Action.TAG_WERK_REMEMBER:
-            return await tagging.tag_question(deps, actor, number, Tag.WERK, remember=True)
-        case Action.TAG_GUNST:
-            return await tagging.tag_question(deps, actor, number, Tag.GUNST)
-        case Action.OUTCOME_CONFIRMED:
-            return await answering.mark_outcome(deps, actor, number, Outcome.CONFIRMED)
-        case Action.OUTCOME_NEW_INFO:
-            return await answering.mark_outcome(deps, actor, number, Outcome.NEW_INFO)
-        case Action.FELT_CURT:
-            return await answering.report_curt(deps, actor, number)
-        case Action.EXPORT_DATA:
-            return await personal_data.export_my_data(deps, actor)
-        case Action.FORGET_CONFIRM:
-            return await personal_data.forget_me(deps, actor, number)
-        case Action.REMOVE_TOPIC:
-            return await topics.remove_topics(deps, actor, topics.split_topics(value))
-        case Action.FORGET_CANCEL:
-            locale = deps.locale_of(actor)
-            return Result(replies=[OutgoingMessage(MessageKind.REPLY, deps.catalog.text(locale, "forget.cancelled"))])
-    raise AssertionError(f"unhandled action {kind!r}")
+def _reply(deps: Deps, actor: Actor, key: str) -> Result:
+    text = deps.catalog.text(deps.locale_of(actor), key)
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text)])
 
 
 async def _guarded(deps: Deps, actor: Actor, run) -> Result:

@@ -17,7 +17,7 @@ from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, 
 from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
 from bot.slack.web import SlackDirectory, SlackMessenger
 from handlers import dispatch
-from handlers.commands import Ask, mentioned_expert
+from handlers.commands import Ask, addressed_expert, parse_or_refusal, topics_command
 from handlers.context import Actor, Deps
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind
@@ -67,16 +67,16 @@ class SlackWork:
     # ------------------------------------------------------------------ per kind
 
     async def _command(self, body: dict[str, Any], transact: Transact) -> None:
-        text = body.get("text") or ""
+        parsed = parse_or_refusal(body.get("text") or "")  # read once: whom it names, then what it does
         actor = replace(await self._actor(body, body.get("user_name")), channel=team_channel(body))
-        expert_id = mentioned_expert(text)
+        expert_id = addressed_expert(parsed)
         # A colleague named as <@U123> may not have used the bot yet: registered with the question.
         expert = await self.directory.actor(body.get("team_id", ""), expert_id) if expert_id else None
 
         async def work(deps: Deps) -> Result:
             if expert is not None:
                 await dispatch.register(deps, expert)
-            return await dispatch.handle_text(deps, actor, text)
+            return await dispatch.handle_parsed(deps, actor, parsed)
 
         await self._respond(await transact(work), actor, body)
 
@@ -99,7 +99,7 @@ class SlackWork:
         raw = topics_field(body["view"])
 
         async def work(deps: Deps) -> tuple[Result, Any]:
-            result = await dispatch.handle_text(deps, actor, f"rol {raw}")
+            result = await dispatch.handle_input(deps, actor, topics_command, raw)
             return result, await dispatch.overview(deps, actor)
 
         result, overview = await transact(work)

@@ -14,18 +14,16 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccou
 from msrest.exceptions import HttpOperationError
 
 from bot.teams.activities import activities_for
-from bot.teams.cards import ACTION_KEY, ANSWER, ASK_FORM, CARD, ask_form
+from bot.teams.cards import ACTION_KEY, ANSWER, ASK_FORM, CARD, ask_form, submitted_command
 from bot.teams.escape import card_text, message_text
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.privacy import answer_privately
 from handlers import dispatch
 from handlers.actions import Action
-from handlers.asking import AskRequest
-from handlers.commands import Ask, mentioned_expert
+from handlers.commands import addressed_expert, parse_or_refusal
 from handlers.context import Actor, Deps
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import Result
-from handlers.models import QuestionKind
 from handlers.people import register_unnamed, remember_conversation
 
 log = logging.getLogger(__name__)
@@ -115,8 +113,9 @@ class VraagbotTeamsBot(TeamsActivityHandler):
                     await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(form)))
                     return
             privately = answer_privately(activity, text)
-            await self._register_expert(turn_context, actor, text)
-            result = await dispatch.handle_text(self.deps, actor, text)
+            parsed = parse_or_refusal(text)  # read once: for the colleague it names, then to run it
+            await self._register_expert(turn_context, actor, addressed_expert(parsed))
+            result = await dispatch.handle_parsed(self.deps, actor, parsed)
         said = await self._answer(turn_context, actor, result, privately)
         if privately and said:
             await turn_context.send_activity(MessageFactory.text(message_text(said)))
@@ -140,14 +139,8 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         return _invoke_message(text[:1000])
 
     async def _submit(self, actor: Actor, data: dict[str, Any]) -> Result:
-        kind = data.get(ACTION_KEY)
-        if kind == ASK_FORM:
-            return await dispatch.handle_command(self.deps, actor, Ask(_ask_request(data)))
-        if kind == ANSWER:
-            # handlers parse and bound-check the id, for Teams and the shell alike
-            answer = str(data.get("answer") or "")
-            return await dispatch.handle_reply(self.deps, actor, str(data.get("value", "")), answer)
-        return await dispatch.handle_action(self.deps, actor, str(kind), str(data.get("value", "")))
+        # Parsed inside dispatch's guard: a card that no longer works is told so, like a refused use case.
+        return await dispatch.handle_input(self.deps, actor, submitted_command, data)
 
     # ------------------------------------------------------------------ installs
 
@@ -190,11 +183,10 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             await remember_conversation(self.deps, actor, kind="channel", external_id=actor.channel,
                                         name="", reference=reference.serialize())
 
-    async def _register_expert(self, turn_context: TurnContext, actor: Actor, text: str) -> None:
+    async def _register_expert(self, turn_context: TurnContext, actor: Actor, expert_id: str | None) -> None:
         """The colleague a question @mentions may not have used the bot yet. Anyone can label any id with
         any name in a mention, so their name comes from the roster (or later from their own message),
         never from the mention (issue 11, finding 10)."""
-        expert_id = mentioned_expert(text)
         if not expert_id or expert_id == actor.user_external_id:
             return
         member = await self._roster_member(turn_context, expert_id)
@@ -258,18 +250,3 @@ def _invoke_message(text: str) -> InvokeResponse:
     card = {"type": "AdaptiveCard", "version": "1.4",
             "body": [{"type": "TextBlock", "text": card_text(text), "wrap": True}]}
     return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card))
-
-
-def _ask_request(data: dict[str, Any]) -> AskRequest:
-    expert = str(data.get("expert") or "").strip()
-    kind = data.get("kind")
-    return AskRequest(
-        text=str(data.get("question") or "").strip(),
-        expert_handle=expert.lstrip("@").split()[0].lower() if expert else None,
-        topic=str(data.get("topic") or "").strip() or None,
-        first_assessment=str(data.get("assessment") or "").strip() or None,
-        kind=QuestionKind(kind) if kind in ("doubt", "complex") else None,
-        urgent=str(data.get("urgent")).lower() == "true",
-        share_kind=str(data.get("share_kind")).lower() == "true",
-    )
-

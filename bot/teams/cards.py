@@ -1,7 +1,8 @@
-"""Adaptive Cards for platform-neutral messages, the ask form and the expert's answer field.
+"""Adaptive Cards for platform-neutral messages, the ask form and the expert's answer field, and what
+their submits mean (``submitted_command``).
 
 Buttons are Action.Submit: in Teams they come back as a message activity whose ``value`` is the
-button's data (FACTS T4), which the bot maps back onto the same actions Slack uses.
+button's data (FACTS T4), which parses into the same typed commands as Slack's buttons.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.teams.escape import card_text
+from handlers.actions import parse_action, parse_answer
+from handlers.asking import AskRequest
+from handlers.commands import Ask, Command
 from handlers.messages import OutgoingMessage
-from handlers.models import MessageKind
+from handlers.models import MessageKind, QuestionKind
 from handlers.ports import Catalog
 
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -81,4 +85,31 @@ def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
              "valueOff": "false"},
         ],
         [_submit(t("modal.submit"), {ACTION_KEY: ASK_FORM}, "primary")],
+    )
+
+
+def submitted_command(data: dict[str, Any]) -> Command:
+    """The command a card's submit stands for: the ask form, an answer, or one of the message buttons.
+    Raises InvalidInput for a button or an answer that no card of ours carries."""
+    kind = data.get(ACTION_KEY)
+    if kind == ASK_FORM:
+        return Ask(_ask_request(data))
+    value = str(data.get("value", ""))
+    if kind == ANSWER:
+        return parse_answer(value, str(data.get("answer") or ""))
+    return parse_action(str(kind), value)
+
+
+def _ask_request(data: dict[str, Any]) -> AskRequest:
+    """The ask form's fields (see ask_form) as a request; the use case checks what they say."""
+    expert = str(data.get("expert") or "").lstrip().lstrip("@").split()
+    kind = data.get("kind")
+    return AskRequest(
+        text=str(data.get("question") or "").strip(),
+        expert_handle=expert[0].lower() if expert else None,
+        topic=str(data.get("topic") or "").strip() or None,
+        first_assessment=str(data.get("assessment") or "").strip() or None,
+        kind=QuestionKind(kind) if kind in ("doubt", "complex") else None,
+        urgent=str(data.get("urgent")).lower() == "true",
+        share_kind=str(data.get("share_kind")).lower() == "true",
     )
