@@ -3,8 +3,10 @@ Messenger, and the /api/messages route that turns every bad request into a clear
 
 A request is served in this order: shape (JSON activity) -> authenticated (every failure a 401, the
 signing keys fetched off the event loop: bot/teams/signing_keys.py) -> admitted (channel, service URL,
-tenant: bot/teams/admission.py) -> the turn. The route only exists with an app id or the local-testing
-switch (bot/runtime.py)."""
+tenant: bot/teams/admission.py) -> a turn slot (at most `teams_concurrency` turns at once; TurnSlots) ->
+the turn. The turn runs inside the request: its use case commits before the answer is sent, so an
+activity that was answered is stored. The route only exists with an app id or the local-testing switch
+(bot/runtime.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,10 @@ MAX_ACTIVITY_BYTES = 256 * 1024  # Bot Framework activities are far smaller
 # Authentication needs the signing keys at most (their fetch has its own, shorter timeout); this bounds
 # whatever else botbuilder might wait for, so a request never hangs on it.
 AUTHENTICATION_TIMEOUT_SECONDS = 15.0
+# The Bot Connector waits 15 s for an answer and then sends the activity again. A turn that found no free
+# slot within this is refused before it stored anything, early enough that the turn itself still fits.
+SLOT_WAIT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 2
 
 
 class _BotFrameworkConfig:
@@ -79,6 +85,37 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+class TurnSlots:
+    """At most ``size`` turns at once in this replica, so a burst cannot pile hundreds of turns onto the
+    event loop and the database pool. The others wait for a slot, in order, for a bounded time. The
+    counts are for the log line and for tests."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = asyncio.Semaphore(size)
+        self.running = 0
+        self.waiting = 0
+        self.most_running = 0  # the highest number of turns that ran at once
+
+    async def take(self, wait_seconds: float) -> bool:
+        """Wait up to ``wait_seconds`` for a slot; False when none came free. True must be given back."""
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await self._free.acquire()
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        return True
+
+    def give_back(self) -> None:
+        self.running -= 1
+        self._free.release()
+
+
 @dataclass
 class TeamsParts:
     adapter: CloudAdapter
@@ -103,6 +140,8 @@ class TeamsPlatform:
     bot: VraagbotTeamsBot
     authenticated: bool
     admission: Admission
+    slots: TurnSlots
+    slot_wait_seconds: float = SLOT_WAIT_SECONDS
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/messages."""
@@ -144,7 +183,16 @@ class TeamsPlatform:
         if refusal is not None:
             log.warning("teams request refused: %s", refusal.reason)
             return _error(refusal.status, refusal.message)
-        invoke_response = await self.parts.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        if not await self.slots.take(self.slot_wait_seconds):
+            # Nothing of the turn ran, so nothing was stored: the connector's retry does it once.
+            log.warning("teams activity refused: no free turn slot within %.1f s (%s running, %s waiting)",
+                        self.slot_wait_seconds, self.slots.running, self.slots.waiting)
+            return web.json_response({"error": "busy, try again"}, status=503,
+                                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        try:
+            invoke_response = await self.parts.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        finally:
+            self.slots.give_back()
         if invoke_response:
             return web.json_response(serializer_helper(invoke_response.body), status=invoke_response.status)
         return web.Response(status=201)
@@ -174,4 +222,5 @@ def teams_platform(settings: Settings, deps: Deps, parts: TeamsParts) -> TeamsPl
 
     parts.adapter.on_turn_error = on_turn_error
     admission = Admission(parts.service_urls, settings.teams_tenant_ids, emulator=settings.teams_local_testing)
-    return TeamsPlatform(parts, bot, authenticated=bool(settings.microsoft_app_id), admission=admission)
+    return TeamsPlatform(parts, bot, authenticated=bool(settings.microsoft_app_id), admission=admission,
+                         slots=TurnSlots(settings.teams_concurrency))
