@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -31,6 +32,8 @@ RATE_LIMITED = Counter("vraagbot_web_api_rate_limited", "HTTP 429 answers from t
 QUESTIONS = Gauge("vraagbot_questions", "Stored questions")
 OUTBOX = Gauge("vraagbot_outbox_messages", "Outbox rows by status (pending, sent, failed, skipped) and kind; "
                "nudges and tag notices are not counted", ["status", "kind"])
+INBOX_WAITING = Gauge("vraagbot_inbox_waiting", "Acknowledged platform requests waiting for a worker (or running)")
+INBOX_OLDEST = Gauge("vraagbot_inbox_oldest_seconds", "How long the oldest waiting request has waited; 0 when none")
 SCRAPE_ERRORS = Counter("vraagbot_metrics_database_errors", "Scrapes that could not read the database counts")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -65,6 +68,9 @@ async def refresh_database_gauges(engine: AsyncEngine) -> None:
         log.warning("metrics: database counts unavailable: %s", type(error).__name__)
         return
     QUESTIONS.set(counts.questions)
+    INBOX_WAITING.set(counts.inbox_waiting)
+    oldest = counts.inbox_oldest
+    INBOX_OLDEST.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0)
     _set_all(OUTBOX, counts.outbox_by_status_and_kind)
 
 

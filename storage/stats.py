@@ -5,11 +5,13 @@ one reply to its verdict)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.models import MessageKind
+from storage.repositories.inbox import backlog
 from storage.tables import OutboxMessage, Question
 
 # Outbox kinds whose number does not depend on anyone's verdict: every question, notice, answer and
@@ -26,11 +28,13 @@ COUNTED_OUTBOX_KINDS = (
 @dataclass
 class Counts:
     questions: int = 0
+    inbox_waiting: int = 0  # acknowledged requests not yet worked (issue 12)
+    inbox_oldest: datetime | None = None  # when the oldest of them arrived
     outbox_by_status_and_kind: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def read_counts(engine: AsyncEngine) -> Counts:
-    """Two counting queries in one read-only connection (no transaction is held afterwards)."""
+    """Three counting queries in one read-only connection (no transaction is held afterwards)."""
     async with engine.connect() as connection:
         questions = await connection.scalar(select(func.count()).select_from(Question))
         outbox = await connection.execute(
@@ -38,8 +42,11 @@ async def read_counts(engine: AsyncEngine) -> Counts:
             .where(OutboxMessage.kind.in_([str(kind) for kind in COUNTED_OUTBOX_KINDS]))
             .group_by(OutboxMessage.status, OutboxMessage.kind)
         )
+        waiting = await backlog(connection)
         return Counts(
             questions=questions or 0,
+            inbox_waiting=waiting.waiting,
+            inbox_oldest=waiting.oldest,
             outbox_by_status_and_kind={(status, kind): n for status, kind, n in outbox},
         )
 

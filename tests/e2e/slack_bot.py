@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.app import create_app
-from bot.runtime import build_runtime
+from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
 from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack
@@ -30,6 +30,7 @@ class SlackBot:
     fake: FakeSlack
     db_path: str
     session: aiohttp.ClientSession
+    runtime: Runtime | None = None
     _ids = count(1)
 
     async def post(self, body: str, content_type: str, *, secret: str = SECRET,
@@ -84,5 +85,6 @@ async def running_slack_bot(database_url: str, db_path: str, **settings: Any) ->
             fake.add_user(user_id, handle, real_name=handle.title(), locale="en-US" if handle == "bram" else "nl-NL")
         config = load_settings(database_url=database_url, outbox_tick_seconds=0.2, SLACK_BOT_TOKEN="xoxb-test",
                                SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url, **settings)
-        async with serving(create_app(build_runtime(config))) as url, aiohttp.ClientSession() as session:
-            yield SlackBot(url, fake, db_path, session)
+        runtime = build_runtime(config)
+        async with serving(create_app(runtime)) as url, aiohttp.ClientSession() as session:
+            yield SlackBot(url, fake, db_path, session, runtime)

@@ -136,6 +136,23 @@ async def test_metrics_count_requests_latency_questions_and_outbox(bot):
     assert sent == bot.rows(f"SELECT count(*) FROM outbox WHERE status = 'sent' AND kind IN ({counted})")[0][0] > 0
 
 
+async def test_metrics_show_the_inbox_backlog_its_depth_and_oldest_age(bot):
+    """What waits for a worker is visible (issue 12): with the workers stopped, two acked commands wait."""
+    await bot.runtime.inbox.stop(5)
+    for who in ("sanne", "lotte"):
+        status, _ = await bot.command(who, f"<@UANNA|anna> {QUESTION}")
+        assert status == 200
+    await asyncio.sleep(0.05)  # the oldest has waited a measurable moment
+    waiting = await metrics(bot)
+    assert value(waiting, "vraagbot_inbox_waiting") == 2
+    assert value(waiting, "vraagbot_inbox_oldest_seconds") > 0
+    bot.runtime.inbox.start()
+    assert await bot.runtime.inbox.drain(20)
+    assert len(bot.rows("SELECT id FROM questions")) == 2  # the backlog was worked, nothing lost
+    idle = await metrics(bot)
+    assert value(idle, "vraagbot_inbox_waiting") == 0 and value(idle, "vraagbot_inbox_oldest_seconds") == 0
+
+
 async def test_metrics_count_web_api_rate_limits(bot):
     before = value(await metrics(bot), "vraagbot_web_api_rate_limited_total", platform="slack")
     bot.fake.rate_limit("chat.postMessage", times=1, retry_after=1)
