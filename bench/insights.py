@@ -35,8 +35,8 @@ from bench import pg
 from bench.insights_fill import fill
 from handlers.context import Policy
 from handlers.weeks import reported_week, team_time_zone
-from nudges.catalog import load_catalog
 from nudges.planner import WeeklyPlanner
+from nudges.texts.catalog import load_catalog
 from nudges.weekly import WEEK, compose_team, gather_team_week
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head

@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.asking import mark_delivered, mark_undeliverable
 from handlers.models import MessageKind
 from handlers.ports import Catalog, Clock, UnitOfWork
-from nudges.outbox import Delivery, DeliveryHooks
+from nudges.delivery.outbox import Delivery, DeliveryHooks
 
 
 def delivery_hooks(clock: Clock, catalog: Catalog) -> dict[MessageKind, DeliveryHooks]:

@@ -19,8 +19,8 @@ from bot.settings import Settings
 from handlers.context import Policy
 from handlers.ports import UnitOfWork, UnitOfWorkFactory, WorkspaceRecord
 from handlers.weeks import team_time_zone
-from nudges.catalog import load_catalog
 from nudges.planner import preview
+from nudges.texts.catalog import load_catalog
 from nudges.weekly import HistoryWeek, weekly_history
 from storage.engine import create_engine
 from storage.uow import make_uow_factory

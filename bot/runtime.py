@@ -21,10 +21,10 @@ from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
 from handlers.ports import Clock, Messenger, PersonRecord, Presence, UnitOfWorkFactory
 from handlers.retention import RetentionReport, apply_retention
-from nudges.catalog import TextCatalog, load_catalog
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
+from nudges.delivery.scheduler import DeliveryScheduler
 from nudges.planner import WeeklyPlanner
-from nudges.scheduler import DeliveryScheduler
+from nudges.texts.catalog import TextCatalog, load_catalog
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.retry import StorageRetry

@@ -25,7 +25,7 @@ from handlers.messages import Button, DataExport, OutgoingMessage, Result
 from handlers.models import MessageKind
 from handlers.personal_data import erase
 from handlers.ports import PersonRecord
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
 from nudges.planner import WeeklyPlanner
 
 PLATFORM, WORKSPACE = "shell", "demo"

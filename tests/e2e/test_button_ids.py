@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from nudges.catalog import load_catalog
+from nudges.texts.catalog import load_catalog
 from tests.e2e.slack_bot import running_slack_bot
 from tests.e2e.teams_bot import running_teams_bot
 

@@ -14,7 +14,7 @@ import pytest
 from bot.slack.web import LookupPacer, SlackMessenger, make_client
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
 from tests.e2e.fake_slack import FakeSlack
 from tests.e2e.test_send_faults import HandClock, outbox_row
 

@@ -24,7 +24,7 @@ import pytest
 from bot.app import create_app
 from bot.runtime import build_runtime
 from bot.settings import load_settings
-from nudges.catalog import load_catalog
+from nudges.texts.catalog import load_catalog
 from storage.migrate import upgrade_to_head
 from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack

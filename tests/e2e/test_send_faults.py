@@ -17,8 +17,8 @@ from bot.slack.web import SlackMessenger, make_client
 from bot.teams.platform import teams_parts
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from nudges.catalog import load_catalog
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
+from nudges.texts.catalog import load_catalog
 from storage.tables import OutboxMessage
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.fake_slack import FakeSlack

@@ -24,7 +24,7 @@ from handlers.asking import mark_delivered
 from handlers.context import Actor, Deps
 from handlers.messages import Result
 from handlers.ports import PersonRecord
-from nudges.catalog import load_catalog
+from nudges.texts.catalog import load_catalog
 from storage.uow import make_uow_factory
 from tests.integration.statements import Counted, counting
 

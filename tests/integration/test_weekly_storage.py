@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.context import Policy
 from handlers.models import OutboxStatus, SignalKind
-from nudges.catalog import load_catalog
 from nudges.planner import WeeklyPlanner
+from nudges.texts.catalog import load_catalog
 from storage.uow import SqlUnitOfWork
 from tests.integration.helpers import NOW, message, minutes, person, question, workspace
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nudges.catalog import CONTENT_DIR, CatalogError, load_catalog
+from nudges.texts.catalog import CONTENT_DIR, CatalogError, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 

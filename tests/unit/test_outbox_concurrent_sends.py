@@ -9,7 +9,7 @@ from collections import Counter
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
 from handlers.queueing import queue
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
 
 
 class StallingMessenger:

@@ -12,7 +12,7 @@ from handlers.errors import RecipientUnreachable
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
 from handlers.queueing import queue
-from nudges.outbox import Delivery, DeliveryHooks, OutboxDispatcher
+from nudges.delivery.outbox import Delivery, DeliveryHooks, OutboxDispatcher
 
 
 class Messenger:
@@ -32,7 +32,7 @@ async def queue_weekly(world) -> None:
 
 
 def test_the_outbox_imports_no_use_case():
-    code = "import sys, nudges.outbox; print(sorted(m for m in sys.modules if m.startswith('handlers.')))"
+    code = "import sys, nudges.delivery.outbox; print(sorted(m for m in sys.modules if m.startswith('handlers.')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "handlers.asking" not in loaded and "handlers.dispatch" not in loaded, loaded
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from handlers.actions import Action
 from handlers.overview import my_overview
 from handlers.retention import TextKind, apply_retention, preview_retention, retention_cutoff
-from nudges.scheduler import DeliveryScheduler
+from nudges.delivery.scheduler import DeliveryScheduler
 from tests.unit.world import rate_limited
 
 DAYS = 90

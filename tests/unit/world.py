@@ -15,8 +15,8 @@ from handlers.context import Actor, Deps
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage, Result
 from handlers.ports import PersonRecord, UnitOfWorkFactory
-from nudges.catalog import load_catalog
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.outbox import OutboxDispatcher
+from nudges.texts.catalog import load_catalog
 
 CATALOG = load_catalog()
 TABLES = ("workspaces", "people", "expert_topics", "questions", "replies", "signals", "outbox", "processed_events")

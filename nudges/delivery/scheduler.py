@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from nudges.inflight import InFlight
-from nudges.outbox import OutboxDispatcher
+from nudges.delivery.inflight import InFlight
+from nudges.delivery.outbox import OutboxDispatcher
 from nudges.planner import WeeklyPlanner
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Texts from editable content files (one TOML file per language), checked when loaded.
 
-An HR colleague can change wording in nudges/content/*.toml without touching code; a file that
+An HR colleague can change wording in nudges/texts/content/*.toml without touching code; a file that
 lost a key, a variant list or a {placeholder} stops start-up with a line that says what is wrong.
 """
 
