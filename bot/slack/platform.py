@@ -87,7 +87,10 @@ class SlackPlatform:
 
 
 def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: InboxWorkers) -> SlackPlatform:
-    app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=False,
+    # process_before_response: bolt answers only once the listener returned, so the answer (the ack) follows the
+    # inbox insert for every kind, events included (bolt would otherwise ack an event before its listener runs).
+    # The listeners only store, so this holds up nothing (bot/slack/intake.py).
+    app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=True,
                    request_verification_enabled=True)  # always: no setting turns the signature check off
     app.error(refuse_malformed)
     SlackIntake(deps, inbox, parts.messenger).register(app)

@@ -100,13 +100,14 @@ def block_action(action_id: str, value: str, *, user_id: str, user_name: str, te
 
 
 def view_submission(callback_id: str, values: dict[str, dict[str, dict[str, Any]]], *, user_id: str,
-                    user_name: str, team_id: str = "T0001", private_metadata: str = "", view_id: str = "V1",
+                    user_name: str, team_id: str = "T0001", private_metadata: str = "", view_id: str | None = None,
                     trigger_id: str | None = None) -> str:
     """Form body `payload=<json>` for a modal submit (view_submission.bolt_test.payload.json).
 
     `values` is `view.state.values`: block_id -> action_id -> {"type": ..., "value" | "selected_user" | ...}.
     The view's input blocks are derived from it.
     """
+    view_id = view_id or f"V{uuid.uuid4().hex[:10].upper()}"  # each modal Slack opens has its own id
     blocks = [{"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": block_id},
                "optional": False, "element": {"type": element["type"], "action_id": action_id}}
               for block_id, actions in values.items() for action_id, element in actions.items()]
