@@ -1,5 +1,5 @@
-"""The aiohttp web application: /healthz, /readyz, /slack/events and /api/messages (metrics are on a
-listener of their own: bot/metrics.py)."""
+"""The aiohttp web application: /healthz, /readyz and the routes of the platforms that are on
+(/slack/events, /api/messages: bot/platforms.py); metrics are on a listener of their own (bot/metrics.py)."""
 
 from __future__ import annotations
 
@@ -35,20 +35,12 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
     app[READINESS_KEY] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readiness.handle)
-    if runtime.slack is not None and runtime.slack.serves_http:  # Socket Mode: no HTTP route for Slack
-        app.router.add_post("/slack/events", runtime.slack.handle)
-    if runtime.teams is not None:  # only with an app id or the local-testing switch (bot/runtime.py)
-        app.router.add_post("/api/messages", runtime.teams.handle)
+    for route in runtime.platforms.routes():  # Slack in Socket Mode has none; Teams only when it is on
+        app.router.add_route(route.method, route.path, route.handler)
 
     async def lifecycle(app: web.Application):
         await runtime.start(scheduler=start_scheduler)
-        log.info("platforms: slack %s; teams %s", "on" if runtime.slack else "off (no SLACK_BOT_TOKEN)",
-                 "on" if runtime.teams else "off (no MICROSOFT_APP_ID): no /api/messages")
-        if runtime.teams is not None and not runtime.teams.authenticated:
-            # Said when the endpoint opens, not when a runtime is built (the shell builds one too).
-            log.warning("teams: VRAAGBOT_TEAMS_LOCAL_TESTING is on and MICROSOFT_APP_ID is not set, so /api/messages "
-                        "accepts UNAUTHENTICATED requests (for the Bot Framework Emulator and local tests on a "
-                        "loopback host, never for production)")
+        log.info("platforms: %s", runtime.platforms.summary())
         yield
         budget = runtime.settings.shutdown_seconds * (1 - REQUEST_SHARE)
         log.info("shutting down: finishing running work and the current send (at most %.0fs)", budget)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery_hooks import delivery_hooks
 from bot.inbox.workers import InboxWorkers
+from bot.platforms import Platform, Platforms
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.slack.platform import SlackPlatform
     from bot.teams.platform import TeamsPlatform
+    from bot.teams.registration import TeamsRegistration
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
-from handlers.ports import Clock, Messenger, PersonRecord, Presence, UnitOfWorkFactory
+from handlers.ports import Clock, PersonRecord, UnitOfWorkFactory
 from handlers.retention import RetentionReport, apply_retention
 from nudges.delivery.outbox import OutboxDispatcher
 from nudges.delivery.scheduler import DeliveryScheduler
@@ -48,31 +51,31 @@ class NoPresence:
 class PresenceRouter:
     """Asks the platform the person lives on; platforms without focus information say 'available'."""
 
-    def __init__(self, presences: dict[str, Presence]) -> None:
-        self._presences = presences
+    def __init__(self, platforms: Platforms) -> None:
+        self._platforms = platforms
 
     async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
-        presence = self._presences.get(platform)
+        presence = self._platforms.presence(platform)
         return await presence.focus_until(person, platform) if presence else None
 
 
 class PlatformRouter:
     """Sends each message through the messenger of the recipient's platform."""
 
-    def __init__(self, uow: UnitOfWorkFactory, messengers: dict[str, Messenger]) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, platforms: Platforms) -> None:
         self._uow = uow
-        self._messengers = messengers
+        self._platforms = platforms
 
     async def send(self, message: OutgoingMessage) -> str | None:
         platform = await self._platform_of(message)
-        messenger = self._messengers.get(platform)
+        messenger = self._platforms.messenger(platform)
         if messenger is None:
             raise RuntimeError(f"no messenger configured for platform {platform!r}")
         return await messenger.send(message)
 
     async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
         platform = await self._platform_of(message)
-        lookup = getattr(self._messengers.get(platform), "find_delivered", None)
+        lookup = getattr(self._platforms.messenger(platform), "find_delivered", None)
         if lookup is None:  # Teams cannot tell (no label to search for): at least once, never lost
             log.warning("%s: an earlier attempt on %s may have arrived; %s cannot tell, so it is sent again "
                         "(it may arrive twice)", message.delivery_key, platform, platform)
@@ -81,7 +84,7 @@ class PlatformRouter:
 
     async def _platform_of(self, message: OutgoingMessage) -> str:
         if message.channel is not None:
-            return message.channel.split(":", 1)[0]  # channels are stored as "<platform>:<id>"
+            return message.channel.platform
         async with self._uow() as uow:
             person = await uow.people.get(message.person_id) if message.person_id else None
             workspace = await uow.workspaces.get(person.workspace_id) if person else None
@@ -100,27 +103,36 @@ class Runtime:
     dispatcher: OutboxDispatcher
     scheduler: DeliveryScheduler
     inbox: InboxWorkers
-    slack: SlackPlatform | None = None
-    teams: TeamsPlatform | None = None
+    platforms: Platforms = field(default_factory=Platforms)
+
+    @property
+    def slack(self) -> SlackPlatform | None:
+        return cast("SlackPlatform | None", self.platforms.get("slack"))
+
+    @property
+    def teams(self) -> TeamsPlatform | None:
+        registration = cast("TeamsRegistration | None", self.platforms.get("teams"))
+        return registration.teams if registration is not None else None
 
     async def start(self, *, scheduler: bool = True) -> None:
-        if self.slack:
-            await self.slack.start()
+        for platform in self.platforms:
+            await platform.start()
         self.inbox.start()  # work that waited in the inbox (a restart after a crash) starts at once
         if scheduler:
             self.scheduler.start()
 
     async def close(self, grace_seconds: float = 25.0) -> None:
-        """Work first (it may still queue messages), then the delivery loop, then the database;
-        whatever is still running when ``grace_seconds`` are up is cancelled, and unsent messages
-        stay in the outbox for the next start or another replica."""
+        """Take no more requests, then finish the work (it may still queue messages), then the delivery
+        loop, then the platforms' connections, then the database; whatever is still running when
+        ``grace_seconds`` are up is cancelled, and unsent messages stay in the outbox for the next
+        start or another replica."""
         deadline = asyncio.get_running_loop().time() + grace_seconds
-        if self.slack:
-            await self.slack.stop()
+        for platform in self.platforms:
+            await platform.stop()
         await self.inbox.stop(grace_seconds * 0.6)
         await self.scheduler.stop(max(0.5, deadline - asyncio.get_running_loop().time()))
-        if self.slack:  # last: the inbox workers and the outbox's sends above still use its connections
-            await self.slack.parts.client.close()
+        for platform in self.platforms:  # after the work and the sends above, which use their connections
+            await platform.close()
         await self.engine.dispose()
 
 
@@ -132,32 +144,17 @@ async def migrate(settings: Settings) -> None:
 def build_runtime(
     settings: Settings,
     *,
-    messengers: dict[str, Messenger] | None = None,
+    platforms: Sequence[Platform] = (),
     clock: Clock | None = None,
-    presence: Presence | None = None,
 ) -> Runtime:
+    """``platforms``: more than the settings turn on (the shell's)."""
     engine = create_engine(settings.database_url)
     uow = make_uow_factory(engine)
     catalog = load_catalog()
     clock = clock or SystemClock()
-    messengers = dict(messengers or {})
-    presences: dict[str, Presence] = {}
-    slack_parts = None
-    if settings.slack_enabled:
-        from bot.slack.platform import slack_parts as make_slack_parts
-
-        slack_parts = make_slack_parts(settings, uow)
-        messengers["slack"] = slack_parts.messenger
-        presences["slack"] = slack_parts.presence
-    # Teams only with an app id, or unauthenticated behind the local-testing switch (loopback only:
-    # bot/cli.py); otherwise there is no /api/messages and nothing is ever sent to a Bot Connector.
-    teams_parts = None
-    if settings.teams_enabled:
-        from bot.teams.platform import teams_parts as make_teams_parts
-
-        teams_parts = make_teams_parts(settings, uow, catalog)
-        messengers.setdefault("teams", teams_parts.messenger)
-    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, messengers), clock, hooks=delivery_hooks(clock, catalog),
+    # Filled below, once the handlers' dependencies exist: the routers look platforms up per message.
+    registry = Platforms()
+    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, registry), clock, hooks=delivery_hooks(clock, catalog),
                                   lease=timedelta(seconds=settings.outbox_lease_seconds),
                                   concurrency=settings.outbox_concurrency,
                                   lookup_seconds=settings.outbox_lookup_seconds)
@@ -175,7 +172,7 @@ def build_runtime(
     deps = Deps(
         uow=uow,
         clock=clock,
-        presence=presence or PresenceRouter(presences),
+        presence=PresenceRouter(registry),
         catalog=catalog,
         policy=policy,
         on_queued=scheduler.kick,
@@ -183,14 +180,26 @@ def build_runtime(
     )
     inbox = InboxWorkers(engine, uow, deps, clock, size=settings.inbox_workers,
                          lease_seconds=settings.inbox_lease_seconds, busy_seconds=settings.inbox_busy_seconds)
-    slack = None
-    if slack_parts is not None:
-        from bot.slack.platform import slack_platform
+    add_enabled_platforms(registry, settings, deps, uow, catalog, inbox)
+    for platform in platforms:
+        registry.add(platform)
+    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, inbox, registry)
 
-        slack = slack_platform(settings, deps, slack_parts, inbox)
-    teams = None
-    if teams_parts is not None:
-        from bot.teams.platform import teams_platform
 
-        teams = teams_platform(settings, deps, teams_parts)
-    return Runtime(settings, engine, uow, catalog, deps, dispatcher, scheduler, inbox, slack, teams)
+def add_enabled_platforms(registry: Platforms, settings: Settings, deps: Deps, uow: UnitOfWorkFactory,
+                          catalog: TextCatalog, inbox: InboxWorkers) -> None:
+    """The platforms the settings turn on; each is imported only then (botbuilder takes a while)."""
+    if settings.slack_enabled:
+        from bot.slack.platform import slack_parts, slack_platform
+
+        registry.add(slack_platform(settings, deps, slack_parts(settings, uow), inbox))
+    else:
+        registry.mark_off("slack", "(no SLACK_BOT_TOKEN)")
+    # Teams only with an app id, or unauthenticated behind the local-testing switch (loopback only:
+    # bot/cli.py); otherwise there is no /api/messages and nothing is ever sent to a Bot Connector.
+    if settings.teams_enabled:
+        from bot.teams.registration import teams_registration
+
+        registry.add(teams_registration(settings, deps, uow, catalog))
+    else:
+        registry.mark_off("teams", "(no MICROSOFT_APP_ID): no /api/messages")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot.platforms import Route
 from handlers import dispatch
 from handlers.context import Actor, Deps
 from handlers.messages import Button, DataExport, OutgoingMessage, Result
@@ -117,6 +118,28 @@ class ShellMessenger:
             for button in message.buttons:
                 if button.label.lower().startswith(wanted):
                     return button
+        return None
+
+
+@dataclass
+class ShellPlatform:
+    """The terminal as a platform (bot/platforms.py): it prints what is sent and knows who is in
+    focus time; people type, so there is no route, and nothing to start or stop."""
+
+    messenger: ShellMessenger
+    presence: ShellPresence
+    name = PLATFORM
+
+    def routes(self) -> list[Route]:
+        return []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def close(self) -> None:
         return None
 
 

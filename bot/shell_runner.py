@@ -9,7 +9,7 @@ import click
 
 from bot.runtime import build_runtime, migrate
 from bot.settings import Settings
-from bot.shell import PLATFORM, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPresence
+from bot.shell import SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPlatform, ShellPresence
 from nudges.planner import WeeklyPlanner
 
 
@@ -20,7 +20,7 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     messenger = ShellMessenger(click.echo)
     # One send at a time: the conversation is printed in the order things happened.
     settings = settings.model_copy(update={"outbox_concurrency": 1})
-    runtime = build_runtime(settings, messengers={PLATFORM: messenger}, clock=clock, presence=presence)
+    runtime = build_runtime(settings, platforms=[ShellPlatform(messenger, presence)], clock=clock)
     planner = WeeklyPlanner(runtime.uow, clock, runtime.catalog, runtime.deps.policy,
                             grace=timedelta(hours=settings.nudge_grace_hours))
     shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo, planner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from handlers.addresses import ChannelAddress
 from handlers.models import MessageKind
 
 
@@ -54,7 +55,7 @@ class OutgoingMessage:
     kind: MessageKind
     text: str
     person_id: int | None = None
-    channel: str | None = None
+    channel: ChannelAddress | None = None
     buttons: tuple[Button, ...] = ()
     question_id: int | None = None
     private: bool = True  # only the recipient may see it
@@ -70,6 +71,7 @@ class OutgoingMessage:
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = str(self.kind)
+        data["channel"] = str(self.channel) if self.channel is not None else None  # the stored "<platform>:<id>"
         data["attachment"] = attachment_to_payload(self.attachment)
         del data["delivery_key"]
         return data
@@ -80,7 +82,7 @@ class OutgoingMessage:
             kind=MessageKind(data["kind"]),
             text=data["text"],
             person_id=data.get("person_id"),
-            channel=data.get("channel"),
+            channel=ChannelAddress.parse(data["channel"]) if data.get("channel") is not None else None,
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             question_id=data.get("question_id"),
             private=data.get("private", True),

@@ -24,12 +24,20 @@ async def queue(
     *,
     period: str,
     due_at: datetime | None = None,
+    key: str | None = None,
+    skipped: str | None = None,
 ) -> bool:
-    """Queue one message; False when the same recipient already has this kind for this period."""
+    """Queue one message; False when its key is taken already. The key is the recipient's kind for
+    this period unless the caller has its own (``key``: a team nudge's names its workspace too).
+    ``skipped``: the reason the message is recorded but never sent, which keeps its key taken (the
+    planner's grace window: sent neither late nor reconsidered on every tick)."""
     now = clock.now()
     row = await uow.outbox.add(
-        dedupe_key=dedupe_key(message, period), message=message, period=period, due_at=due_at or now, now=now
+        dedupe_key=key or dedupe_key(message, period), message=message, period=period, due_at=due_at or now,
+        now=now,
     )
+    if row is not None and skipped is not None:
+        await uow.outbox.mark_skipped(row.id, skipped)
     return row is not None
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_day_names
 
+from handlers.addresses import ChannelAddress
 from handlers.context import Actor, Deps
 from handlers.errors import InvalidInput, NotAllowed
 from handlers.messages import OutgoingMessage, Result
@@ -23,10 +24,15 @@ from handlers.schedule_time import WeeklyTime, following_occurrence, next_occurr
 from handlers.team_commands import SetTeamNudge
 
 
-def team_key(workspace_id: int, channel: str, period: str) -> str:
+def team_key(workspace_id: int, channel: ChannelAddress, period: str) -> str:
     """The outbox key of a workspace's weekly nudge in a channel for one ISO week (0007 gave the
     keys queued before it their workspace)."""
     return f"{dedupe_key(OutgoingMessage(MessageKind.WEEKLY_TEAM, '', channel=channel), period)}:w{workspace_id}"
+
+
+def channel_of(schedule: TeamScheduleRecord) -> ChannelAddress:
+    """The channel a setting is for (stored as its address's text); ValueError when that text is no address."""
+    return ChannelAddress.parse(schedule.channel)
 
 
 def weekly_time(schedule: TeamScheduleRecord) -> WeeklyTime:
@@ -38,16 +44,16 @@ async def next_send(uow: UnitOfWork, schedule: TeamScheduleRecord, now: datetime
     (the setting moved to later in a week that had its message)."""
     when = weekly_time(schedule)
     moment = next_occurrence(when, now)
-    if await uow.outbox.exists(team_key(schedule.workspace_id, schedule.channel,
+    if await uow.outbox.exists(team_key(schedule.workspace_id, channel_of(schedule),
                                         week_period(moment, schedule.time_zone))):
         moment = following_occurrence(when, moment)
     return moment
 
 
-def _channel(actor: Actor) -> str:
+def _channel(actor: Actor) -> ChannelAddress:
     if not actor.channel:
         raise InvalidInput("error.team_nudge_no_channel")
-    return f"{actor.platform}:{actor.channel}"
+    return ChannelAddress(actor.platform, actor.channel)
 
 
 def _may_change(deps: Deps, actor: Actor) -> None:

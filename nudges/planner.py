@@ -31,9 +31,9 @@ from handlers.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from handlers.queueing import dedupe_key
+from handlers.queueing import dedupe_key, queue
 from handlers.schedule_time import WeeklyTime, latest_occurrence, week_period
-from handlers.team_nudges import next_send, team_key, weekly_time
+from handlers.team_nudges import channel_of, next_send, team_key, weekly_time
 from handlers.weeks import reported_week, team_time_zone
 from nudges.weekly import WEEK, compose_expert, compose_team, expert_week, gather_team_week
 
@@ -87,12 +87,13 @@ class WeeklyPlanner:
             if due < schedule.updated_at:  # a new or changed setting starts with its next send moment
                 return 0
             period = week_period(due, schedule.time_zone)
-            key = team_key(workspace_id, channel, period)
+            address = channel_of(schedule)
+            key = team_key(workspace_id, address, period)
             if await uow.outbox.exists(key):
                 return 0
             if now - due > self._grace:
-                await self._skip(uow, key, OutgoingMessage(MessageKind.WEEKLY_TEAM, "", channel=channel,
-                                                           private=False), period, due, now)
+                await self._skip(uow, key, OutgoingMessage(MessageKind.WEEKLY_TEAM, "", channel=address,
+                                                           private=False), period, due)
                 return 0
             seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
             # The team's last whole week, whatever this channel's own day, time and zone.
@@ -100,11 +101,11 @@ class WeeklyPlanner:
             week = await gather_team_week(uow, schedule.workspace_id,
                                           reported_week(due, team_time_zone(self._policy)), now=now)
             text = compose_team(self._catalog, schedule.language, seed, week, self._policy.min_group_size)
-            message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=channel, private=False)
-            row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
-        if row is not None:
+            message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=address, private=False)
+            queued = await queue(uow, self._clock, message, period=period, due_at=due, key=key)
+        if queued:
             log.info("weekly nudge for %s (%s) queued", channel, period)
-        return int(row is not None)
+        return int(queued)
 
     async def _plan_experts(self, now: datetime) -> int:
         async with self._uow() as uow:
@@ -144,20 +145,17 @@ class WeeklyPlanner:
         if await uow.outbox.exists(key):
             return 0
         if now - due > self._grace:
-            await self._skip(uow, key, empty, period, due, now)
+            await self._skip(uow, key, empty, period, due)
             return 0
         seed = await uow.outbox.count_for(person.id, MessageKind.WEEKLY_EXPERT)
         text = compose_expert(self._catalog, person.locale, seed, week, theirs)
         message = OutgoingMessage(MessageKind.WEEKLY_EXPERT, text, person_id=person.id)
-        row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
-        return int(row is not None)
+        return int(await queue(uow, self._clock, message, period=period, due_at=due, key=key))
 
-    async def _skip(self, uow: UnitOfWork, key: str, message: OutgoingMessage, period: str, due: datetime,
-                    now: datetime) -> None:
-        row = await uow.outbox.add(dedupe_key=key, message=message, period=period, due_at=due, now=now)
-        if row is not None:  # another replica may have queued it in time meanwhile
-            reason = f"due at {due.isoformat()}, more than {self._grace} before the bot got to it"
-            await uow.outbox.mark_skipped(row.id, reason)
+    async def _skip(self, uow: UnitOfWork, key: str, message: OutgoingMessage, period: str, due: datetime) -> None:
+        reason = f"due at {due.isoformat()}, more than {self._grace} before the bot got to it"
+        # Not queued when another replica queued it in time meanwhile.
+        if await queue(uow, self._clock, message, period=period, due_at=due, key=key, skipped=reason):
             log.warning("%s skipped (grace window passed): %s", key, reason)
 
 
@@ -166,7 +164,7 @@ def _latest_moment(schedule: TeamScheduleRecord, now: datetime) -> tuple[datetim
     (``_plan_team`` then logs why)."""
     try:
         due = latest_occurrence(weekly_time(schedule), now)
-        return due, team_key(schedule.workspace_id, schedule.channel, week_period(due, schedule.time_zone))
+        return due, team_key(schedule.workspace_id, channel_of(schedule), week_period(due, schedule.time_zone))
     except (ValueError, KeyError, ZoneInfoNotFoundError):
         return None
 

@@ -1,4 +1,5 @@
-"""Assembles the Slack side: Web API client, Messenger, Presence, the bolt AsyncApp and its route."""
+"""Assembles the Slack side: Web API client, Messenger, Presence, the bolt AsyncApp and its route.
+SlackPlatform is Slack to the runtime (bot/platforms.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox.workers import InboxWorkers
+from bot.platforms import Route
 from bot.settings import Settings
 from bot.slack.guard import MALFORMED, malformed, refusal, refuse_malformed
 from bot.slack.intake import SlackIntake
@@ -48,11 +50,23 @@ class SlackPlatform:
     parts: SlackParts
     app_token: str | None
     _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
+    name = "slack"
+
+    @property
+    def messenger(self) -> SlackMessenger:
+        return self.parts.messenger
+
+    @property
+    def presence(self) -> SlackPresence:
+        return self.parts.presence
 
     @property
     def serves_http(self) -> bool:
         """In Socket Mode Slack talks to us over the socket only, so /slack/events does not exist."""
         return self.app_token is None
+
+    def routes(self) -> list[Route]:
+        return [Route("POST", "/slack/events", self.handle)] if self.serves_http else []
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: bolt checks the signature (401 when wrong) and routes the request."""
@@ -84,6 +98,10 @@ class SlackPlatform:
         """Stop taking requests; what was acknowledged waits in the inbox, whose workers stop after."""
         if self._socket:
             await self._socket.close_async()
+
+    async def close(self) -> None:
+        """Last: the inbox workers and the outbox's sends use the client's connections until they stop."""
+        await self.parts.client.close()
 
 
 def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: InboxWorkers) -> SlackPlatform:

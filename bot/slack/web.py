@@ -339,10 +339,10 @@ class SlackMessenger:
         return f"{channel}:{response['ts']}"
 
     async def _send_to_channel(self, message: OutgoingMessage) -> str:
-        """A team channel, stored as "slack:<channel id>"; the bot must be a member to post there."""
-        platform, _, channel = (message.channel or "").partition(":")
-        if platform != "slack" or not channel:
+        """A team channel; the bot must be a member to post there."""
+        if message.channel is None or message.channel.platform != "slack":
             raise RecipientUnreachable(f"not a Slack channel: {message.channel!r}")
+        channel = message.channel.channel_id
         await self._pacer.wait(channel)
         await self._posts.wait()
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
@@ -388,8 +388,7 @@ class SlackMessenger:
 
     async def _conversations_of(self, message: OutgoingMessage) -> list[str]:
         if message.channel is not None:
-            platform, _, channel = message.channel.partition(":")
-            return [channel] if platform == "slack" and channel else []
+            return [message.channel.channel_id] if message.channel.platform == "slack" else []
         person = await self._user_id(message.person_id)
         if message.kind == MessageKind.QUESTION:  # the group DM, or the expert's DM it fell back to
             users = [await self._user_id(p) for p in message.participants] or [person]

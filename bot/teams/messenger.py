@@ -138,7 +138,8 @@ class TeamsMessenger:
     async def _target(self, message: OutgoingMessage) -> tuple[ConversationReference, str]:
         async with self._uow() as uow:
             if message.channel is not None:
-                stored = await uow.conversations.find_channel(message.channel.removeprefix("teams:"))
+                on_teams = message.channel.platform == "teams"
+                stored = await uow.conversations.find_channel(message.channel.channel_id) if on_teams else None
                 if stored is None:
                     raise RecipientUnreachable(f"no stored Teams channel {message.channel}")
                 return ConversationReference().deserialize(stored.reference), "nl"

@@ -1,4 +1,5 @@
-"""Weekly team nudge schedules, one per channel of a workspace."""
+"""Weekly team nudge schedules, one per channel of a workspace. A channel is its address's text
+("slack:C0TEAM": handlers.addresses.ChannelAddress), handed to the driver as a plain str."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ class SqlTeamScheduleRepository:
         """The workspace's own setting for the channel: another workspace that sees the same channel
         id has a setting of its own."""
         stmt = (select(TeamSchedule)
-                .where(TeamSchedule.workspace_id == workspace_id, TeamSchedule.channel == channel)
+                .where(TeamSchedule.workspace_id == workspace_id, TeamSchedule.channel == str(channel))
                 .execution_options(populate_existing=True))
         return await self._session.scalar(stmt)
 
     async def in_channel(self, channel: str) -> list[TeamSchedule]:
         """Every workspace's setting for the channel id, oldest first (operator tools)."""
-        stmt = select(TeamSchedule).where(TeamSchedule.channel == channel).order_by(TeamSchedule.id)
+        stmt = select(TeamSchedule).where(TeamSchedule.channel == str(channel)).order_by(TeamSchedule.id)
         return list(await self._session.scalars(stmt))
 
     async def save(
@@ -44,7 +45,7 @@ class SqlTeamScheduleRepository:
         # Two people setting one channel at the same moment: insert-or-ignore, then the last write wins.
         await self._session.execute(
             insert_ignoring_duplicates(self._session, TeamSchedule)
-            .values(workspace_id=workspace_id, channel=channel, weekday=weekday, hour=hour, minute=minute,
+            .values(workspace_id=workspace_id, channel=str(channel), weekday=weekday, hour=hour, minute=minute,
                     time_zone=time_zone, language=language, enabled=True, changed_by=changed_by, created_at=now,
                     updated_at=now)
             .on_conflict_do_nothing(index_elements=["workspace_id", "channel"])
