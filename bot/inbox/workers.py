@@ -31,7 +31,9 @@ from storage.uow import SharedTransaction, SqlUnitOfWork
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 5  # a request that fails this often for a reason other than the database is given up
+# A request that fails this often for a reason other than the database (a payload we cannot read, a bug)
+# is given up and the person told: such a failure repeats, and it holds up that person's later requests.
+MAX_ATTEMPTS = 3
 DONE_KEPT = timedelta(days=3)  # done keys guard against late platform retries (Slack's come within hours)
 PRUNE_EVERY_SECONDS = 3600.0
 
@@ -317,7 +319,7 @@ class InboxWorkers:
 
     async def _failed(self, runner: InboxRunner, request: ClaimedRequest) -> None:
         if request.attempts < MAX_ATTEMPTS:
-            backoff = timedelta(seconds=min(2 ** request.attempts, 60))
+            backoff = timedelta(seconds=request.attempts)
             log.exception("inbox: request %s (%s %s) failed on attempt %d; tried again in %s", request.id,
                           request.platform, request.kind, request.attempts, backoff)
             try:
