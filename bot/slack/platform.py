@@ -112,7 +112,8 @@ def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: Inb
                    request_verification_enabled=True)  # always: no setting turns the signature check off
     app.error(refuse_malformed)
     SlackIntake(deps, inbox, parts.messenger).register(app)
-    inbox.register("slack", SlackWork(deps, SlackDirectory(parts.client), parts.messenger, parts.client))
+    inbox.register("slack", SlackWork(deps, SlackDirectory(parts.client), parts.messenger, parts.presence,
+                                      parts.client))
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token is not None else None
     return SlackPlatform(app, parts, app_token)
 

@@ -258,18 +258,37 @@ class SlackDirectory:
 
 
 class SlackPresence:
-    """Do-not-disturb from dnd.info. For other users Slack gives only the scheduled DND window."""
+    """Do-not-disturb from dnd.info. For other users Slack gives only the scheduled DND window.
+
+    ``prefetch`` asks before the inbox worker opens its transaction, when the expert is known from the
+    request (named in the command or chosen in the form): the ask's look-up inside the transaction then
+    finds the answer here, so no network call holds the transaction (on SQLite: the write lock) open."""
+
+    PREFETCHED_SECONDS = 15.0  # a do-not-disturb window changes seldom; this only spans one request
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
+        self._prefetched: dict[str, tuple[float, datetime | None]] = {}
+
+    async def prefetch(self, user_id: str) -> None:
+        self._prefetched[user_id] = (time.monotonic() + self.PREFETCHED_SECONDS, await self._ask(user_id, user_id))
 
     async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
         if platform != "slack":
             return None
+        until, answer = self._prefetched.pop(person.external_id, (0.0, None))
+        if until > time.monotonic():
+            return answer
+        return await self._ask(person.external_id, f"person {person.id}")
+
+    async def _ask(self, user_id: str, who: str) -> datetime | None:
+        if len(self._prefetched) > 1000:  # forget answers nobody came back for
+            now = time.monotonic()
+            self._prefetched = {u: a for u, a in self._prefetched.items() if a[0] > now}
         try:
-            info = await self._client.dnd_info(user=person.external_id)
+            info = await self._client.dnd_info(user=user_id)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            log.warning("dnd.info failed for person %s, delivering at once: %s", person.id, error)
+            log.warning("dnd.info failed for %s, delivering at once: %s", who, error)
             return None  # not knowing is no reason to hold a question back
         if not info.get("dnd_enabled"):
             return None

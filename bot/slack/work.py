@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.inbox.workers import Transact
 from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, message_blocks
 from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
-from bot.slack.web import SlackDirectory, SlackMessenger
+from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence
 from handlers import dispatch
 from handlers.commands import Ask, addressed_expert, parse_or_refusal, topics_command
 from handlers.context import Actor, Deps
@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 class SlackWork:
     """Implements bot.inbox.workers.InboxRunner for Slack."""
 
-    def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger,
+    def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger, presence: SlackPresence,
                  client: AsyncWebClient) -> None:
         self.deps = deps
         self.directory = directory
         self.messenger = messenger
+        self.presence = presence
         self.client = client
 
     async def run(self, request: ClaimedRequest, transact: Transact) -> None:
@@ -71,7 +72,7 @@ class SlackWork:
         actor = replace(await self._actor(body, body.get("user_name")), channel=team_channel(body))
         expert_id = addressed_expert(parsed)
         # A colleague named as <@U123> may not have used the bot yet: registered with the question.
-        expert = await self.directory.actor(body.get("team_id", ""), expert_id) if expert_id else None
+        expert = await self._named_expert(body.get("team_id", ""), expert_id)
 
         async def work(deps: Deps) -> Result:
             if expert is not None:
@@ -83,8 +84,7 @@ class SlackWork:
     async def _ask_modal(self, body: dict[str, Any], transact: Transact) -> None:
         actor = await self._actor(body, (body.get("user") or {}).get("username"))
         request = ask_request_from(body["view"])
-        expert = await self.directory.actor(team_of(body), request.expert_external_id) \
-            if request.expert_external_id else None
+        expert = await self._named_expert(team_of(body), request.expert_external_id)
 
         async def work(deps: Deps) -> Result:
             if expert is not None:
@@ -137,6 +137,13 @@ class SlackWork:
                                                  blocks=message_blocks(reply))
 
     # ------------------------------------------------------------------ helpers
+
+    async def _named_expert(self, team_id: str, user_id: str | None) -> Actor | None:
+        """The colleague a question names, looked up (and their focus time asked) before the transaction."""
+        if not user_id:
+            return None
+        await self.presence.prefetch(user_id)
+        return await self.directory.actor(team_id, user_id)
 
     async def _actor(self, body: dict[str, Any], fallback_name: str | None = None) -> Actor:
         return await self.directory.actor(team_of(body), user_of(body), fallback_name)

@@ -31,6 +31,7 @@ CLAIM_STATEMENTS = 2  # storage/repositories/inbox.py claim(): the locking SELEC
 class TaskCount:
     statements: list[str] = field(default_factory=list)
     transactions: int = 0
+    first_at: float | None = None  # time.time() of its first statement
 
 
 @contextmanager
@@ -43,7 +44,9 @@ def per_task(bot: SlackBot) -> Iterator[dict[str, TaskCount]]:
 
     def on_statement(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if not _is_transaction_control(statement):
-            counts[task_name()].statements.append(" ".join(statement.split()))
+            count = counts[task_name()]
+            count.statements.append(" ".join(statement.split()))
+            count.first_at = count.first_at or time.time()
 
     def on_begin(_conn: Any) -> None:
         counts[task_name()].transactions += 1
@@ -63,13 +66,18 @@ async def scalar(bot: SlackBot, sql: str) -> Any:
         return (await connection.execute(text(sql))).scalar()
 
 
+def work_of(counts: dict[str, TaskCount]) -> TaskCount:
+    [work] = [c for name, c in counts.items() if name.startswith("inbox-") and name != "inbox-workers"]
+    return work
+
+
 def request_cost(counts: dict[str, TaskCount]) -> tuple[int, int, str]:
     """(statements, transactions, listing) of one request: its ack's insert, its claim, its work."""
     [ack] = [c for c in counts.values() if any(s.startswith("INSERT INTO inbox") for s in c.statements)]
     assert len(ack.statements) == 1 and ack.transactions == 1, ack  # nothing else before the ack
     claims = [s for c in counts.values() for s in c.statements if s.startswith("UPDATE inbox SET attempts=")]
     assert len(claims) == 1, {name: [s[:60] for s in c.statements] for name, c in counts.items()}
-    [work] = [c for name, c in counts.items() if name.startswith("inbox-") and name != "inbox-workers"]
+    work = work_of(counts)
     statements = 1 + CLAIM_STATEMENTS + len(work.statements)
     transactions = ack.transactions + 1 + work.transactions
     listing = "\n".join(f"  {n:2}. {s[:150]}" for n, s in enumerate(work.statements, 1))
@@ -86,6 +94,7 @@ async def measured(bot: SlackBot, send) -> tuple[int, int, str]:
         status, _ = await send()
         assert status == 200
         await settled(bot)
+    bot.last_counts = counts
     return request_cost(counts)
 
 
@@ -111,7 +120,11 @@ async def bot(database_url, tmp_path):  # SQLite and PostgreSQL (tests/db_fixtur
 async def test_an_ask_a_thread_reply_and_a_press_each_stay_within_the_budget(bot):
     question_id, thread = await known_people_and_a_question(bot)
 
+    asked_focus = len(bot.fake.calls("dnd.info"))
     ask = await measured(bot, lambda: bot.command("sanne", "<@UANNA|anna> En mag ik het ook opzeggen?"))
+    # Anna's focus time was asked before the work's transaction began: no network call holds it open.
+    [focus] = bot.fake.calls("dnd.info")[asked_focus:]
+    assert focus.at < work_of(bot.last_counts).first_at
     channel, thread_ts = thread.split(":", 1)
     reply_event = sr.thread_reply_event("Ja, dat mag, met een maand opzegtermijn.", user=USERS["anna"],
                                         channel=channel, thread_ts=thread_ts, ts=f"{time.time():.6f}")
