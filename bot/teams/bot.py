@@ -1,11 +1,13 @@
 """The Teams activity handler: commands as text (personal chat, or @mention in a channel), card
-submits as message values (Action.Submit) or adaptiveCard/action invokes (Action.Execute)."""
+submits as message values (Action.Submit) or adaptiveCard/action invokes (Action.Execute). Each of
+them takes effect once, even when the Bot Connector sends it again (bot/teams/turns.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
@@ -18,11 +20,12 @@ from bot.teams.cards import ACTION_KEY, ANSWER, ASK_FORM, CARD, ask_form, submit
 from bot.teams.escape import card_text, message_text
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.privacy import answer_privately
+from bot.teams.turns import OnceOnly, activity_key
 from handlers import dispatch
 from handlers.actions import Action
 from handlers.commands import addressed_expert, parse_or_refusal
 from handlers.context import Actor, Deps
-from handlers.errors import RecipientUnreachable, TransientSendError
+from handlers.errors import RecipientUnreachable, StorageUnavailable, TransientSendError
 from handlers.messages import Result
 from handlers.people import register_unnamed, remember_conversation
 
@@ -32,6 +35,9 @@ MAX_MENTIONS = 20  # per activity; more is a flood, not a message (issue 11, fin
 ROSTER_TIMEOUT_SECONDS = 5.0  # one member lookup at the Bot Connector, inside the turn
 MENTION = re.compile(r"<at>([^<]*)</at>")
 KNOWN_SUBMITS = {ASK_FORM, ANSWER} | {a.value for a in Action}
+
+Work = Callable[[Deps], Awaitable[Result]]  # a turn's use case, run once (bot.teams.turns)
+Step = Callable[[Deps], Awaitable[Any]]  # a part of it
 
 
 def tenant_of(activity: Activity) -> str:
@@ -93,6 +99,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
     def __init__(self, deps: Deps, messenger: TeamsMessenger) -> None:
         self.deps = deps
         self.messenger = messenger  # for answers that belong in the person's personal chat
+        self.once_only = OnceOnly(deps)
 
     # ------------------------------------------------------------------ messages and card submits
 
@@ -102,7 +109,8 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         await self._remember(activity, actor)
         if isinstance(activity.value, dict) and activity.value.get(ACTION_KEY):
             privately = answer_privately(activity, None)
-            result = await self._submit(actor, activity.value)
+            value = activity.value
+            result = await self._once(activity, actor, lambda deps: _submit(deps, actor, value))
         else:
             text = command_text(activity)
             words = text.split(maxsplit=1)
@@ -114,8 +122,16 @@ class VraagbotTeamsBot(TeamsActivityHandler):
                     return
             privately = answer_privately(activity, text)
             parsed = parse_or_refusal(text)  # read once: for the colleague it names, then to run it
-            await self._register_expert(turn_context, actor, addressed_expert(parsed))
-            result = await dispatch.handle_parsed(self.deps, actor, parsed)
+            register = await self._colleague(turn_context, actor, addressed_expert(parsed))
+
+            async def work(deps: Deps) -> Result:
+                await register(deps)
+                return await dispatch.handle_parsed(deps, actor, parsed)
+
+            result = await self._once(activity, actor, work)
+        if result is None:
+            await turn_context.send_activity(MessageFactory.text(message_text(self._already_received(actor))))
+            return
         said = await self._answer(turn_context, actor, result, privately)
         if privately and said:
             await turn_context.send_activity(MessageFactory.text(message_text(said)))
@@ -133,14 +149,22 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.unknown_invoke")
             return _invoke_message(text)
         await self._remember(activity, actor)
-        result = await self._submit(actor, data)
+        result = await self._once(activity, actor, lambda deps: _submit(deps, actor, data))
+        if result is None:  # the first delivery's answer timed out; this one answers in its place
+            return _invoke_message(self._already_received(actor))
         # The answer replaces the clicked card where it was clicked: in a channel, only the short line.
         text = await self._answer(turn_context, actor, result, answer_privately(activity, None))
         return _invoke_message(text[:1000])
 
-    async def _submit(self, actor: Actor, data: dict[str, Any]) -> Result:
-        # Parsed inside dispatch's guard: a card that no longer works is told so, like a refused use case.
-        return await dispatch.handle_input(self.deps, actor, submitted_command, data)
+    async def _once(self, activity: Activity, actor: Actor, work: Work) -> Result | None:
+        """The use case's Result, once it is committed; None when this activity had already taken effect."""
+        try:
+            return await self.once_only.run(activity_key(activity), work)
+        except StorageUnavailable:
+            return dispatch.not_saved(self.deps, actor)
+
+    def _already_received(self, actor: Actor) -> str:
+        return self.deps.catalog.text(self.deps.locale_of(actor), "teams.already_received")
 
     # ------------------------------------------------------------------ installs
 
@@ -183,20 +207,21 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             await remember_conversation(self.deps, actor, kind="channel", external_id=actor.channel,
                                         name="", reference=reference.serialize())
 
-    async def _register_expert(self, turn_context: TurnContext, actor: Actor, expert_id: str | None) -> None:
-        """The colleague a question @mentions may not have used the bot yet. Anyone can label any id with
-        any name in a mention, so their name comes from the roster (or later from their own message),
-        never from the mention (issue 11, finding 10)."""
+    async def _colleague(self, turn_context: TurnContext, actor: Actor, expert_id: str | None) -> Step:
+        """How to register the colleague a question @mentions, who may not have used the bot yet; run with
+        the question, after the roster look-up (a network call, so outside the transaction). Anyone can
+        label any id with any name in a mention, so their name comes from the roster (or later from their
+        own message), never from the mention (issue 11, finding 10)."""
         if not expert_id or expert_id == actor.user_external_id:
-            return
+            return _no_registration
         member = await self._roster_member(turn_context, expert_id)
         if member is not None and member.name:
-            await dispatch.register(self.deps, Actor("teams", actor.workspace_external_id, expert_id,
-                                                     handle=handle_of(member.name), display_name=member.name))
-            return
+            named = Actor("teams", actor.workspace_external_id, expert_id, handle=handle_of(member.name),
+                          display_name=member.name)
+            return lambda deps: dispatch.register(deps, named)
         stand_in = self.deps.catalog.text(self.deps.policy.default_locale, "teams.unnamed_colleague")
         unnamed = Actor("teams", actor.workspace_external_id, expert_id)
-        await self.deps.retry(lambda: register_unnamed(self.deps, unnamed, stand_in))
+        return lambda deps: deps.retry(lambda: register_unnamed(deps, unnamed, stand_in))
 
     async def _roster_member(self, turn_context: TurnContext, member_id: str) -> Any:
         """The member as the Bot Connector knows them in this conversation (its team, in a channel), or None."""
@@ -230,6 +255,15 @@ class VraagbotTeamsBot(TeamsActivityHandler):
             log.warning("teams: a personal answer could not be sent to the personal chat: %s", error)
             return self.deps.catalog.text(locale, "teams.private_unreachable")
         return self.deps.catalog.text(locale, "teams.sent_privately")
+
+
+async def _submit(deps: Deps, actor: Actor, data: dict[str, Any]) -> Result:
+    # Parsed inside dispatch's guard: a card that no longer works is told so, like a refused use case.
+    return await dispatch.handle_input(deps, actor, submitted_command, data)
+
+
+async def _no_registration(deps: Deps) -> None:
+    return None
 
 
 def _card_data(value: Any) -> dict[str, Any]:
