@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories._sql import insert_ignoring_duplicates
 from storage.tables import ConversationRef
 
 
@@ -24,18 +25,22 @@ class SqlConversationRepository:
     async def get(self, workspace_id: int, kind: str, external_id: str) -> ConversationRef | None:
         stmt = select(ConversationRef).where(ConversationRef.workspace_id == workspace_id,
                                              ConversationRef.kind == kind, ConversationRef.external_id == external_id)
-        return await self._session.scalar(stmt)
+        # save() writes with a plain statement: a row loaded earlier in this session is read afresh.
+        return await self._session.scalar(stmt.execution_options(populate_existing=True))
 
     async def save(self, *, workspace_id: int, kind: str, external_id: str, name: str, reference: dict[str, Any],
                    now: datetime) -> None:
+        """Insert or update in one statement: two first contacts in one new conversation at the same moment
+        (two people, or a resent activity) both succeed instead of one failing on the unique key."""
         reference = without_user(reference)
-        row = await self.get(workspace_id, kind, external_id)
-        if row is None:
-            self._session.add(ConversationRef(workspace_id=workspace_id, kind=kind, external_id=external_id,
-                                              name=name[:255], reference=reference, updated_at=now))
-        else:
-            row.reference, row.name, row.updated_at = reference, name[:255] or row.name, now
-        await self._session.flush()
+        changed: dict[str, Any] = {"reference": reference, "updated_at": now}
+        if name[:255]:  # an activity without a name keeps the one we have
+            changed["name"] = name[:255]
+        stmt = (insert_ignoring_duplicates(self._session, ConversationRef)
+                .values(workspace_id=workspace_id, kind=kind, external_id=external_id, name=name[:255],
+                        reference=reference, updated_at=now)
+                .on_conflict_do_update(index_elements=["workspace_id", "kind", "external_id"], set_=changed))
+        await self._session.execute(stmt)
 
     async def find_channel(self, external_id: str) -> ConversationRef | None:
         """Teams channel conversation ids are globally unique, so no workspace is needed."""

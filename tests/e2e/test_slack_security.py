@@ -251,6 +251,8 @@ async def test_user_text_reaches_slack_escaped_everywhere(bot):
     assert "&lt;!channel&gt;" in json.dumps(question.args["blocks"])
     await bot.thread_reply("anna", qid, f"Nee. {EVIL}")  # an answer holding the same
     await until(lambda: bot.rows("SELECT id FROM replies"))
+    # The answer is relayed to Sanne through the outbox: counted below only once it went out.
+    await until(lambda: bot.rows("SELECT id FROM outbox WHERE kind='answer_relay' AND status='sent'"))
     await bot.command("sanne", f"{EVIL}")  # an unknown command is echoed back in the reply
     await bot.command("sanne", "mijn gegevens")  # the overview repeats the question text
     await bot.fake.wait_for_response(3)
