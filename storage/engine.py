@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_DRIVER = "sqlite+aiosqlite"
+READ_ONLY = "vraagbot_read_only"  # execution option: see reading()
 POSTGRES_DRIVER = "postgresql+asyncpg"
 
 _DRIVERS = {
@@ -79,8 +82,18 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two units of work that read and then write
-        # queue on busy_timeout rather than one failing with SQLITE_BUSY at its first write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # queue on busy_timeout rather than one failing with SQLITE_BUSY at its first write. A
+        # connection opened by reading() only reads: it takes no lock (WAL readers never wait).
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only (counts for metrics, the inbox's backlog): on SQLite it does not take
+    the write lock, so it never holds up an acknowledgement's insert. Writing through it is a bug."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(**{READ_ONLY: True})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.models import MessageKind
+from storage.engine import reading
 from storage.repositories.inbox import backlog
 from storage.tables import OutboxMessage, Question
 
@@ -35,7 +36,7 @@ class Counts:
 
 async def read_counts(engine: AsyncEngine) -> Counts:
     """Three counting queries in one read-only connection (no transaction is held afterwards)."""
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         questions = await connection.scalar(select(func.count()).select_from(Question))
         outbox = await connection.execute(
             select(OutboxMessage.status, OutboxMessage.kind, func.count())
@@ -53,5 +54,5 @@ async def read_counts(engine: AsyncEngine) -> Counts:
 
 async def ping(engine: AsyncEngine) -> None:
     """Raises when the database cannot be reached."""
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         await connection.exec_driver_sql("SELECT 1")

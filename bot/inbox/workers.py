@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handlers.context import Deps
 from handlers.errors import StorageUnavailable
 from handlers.ports import Clock
+from storage.engine import reading
 from storage.failures import is_connection_error
 from storage.repositories import inbox
 from storage.repositories.inbox import Backlog, ClaimedRequest
@@ -128,7 +129,7 @@ class InboxWorkers:
         deadline = asyncio.get_running_loop().time() + seconds
         while asyncio.get_running_loop().time() < deadline:
             if not self._running:
-                async with self._engine.connect() as connection:
+                async with reading(self._engine) as connection:
                     if (await inbox.backlog(connection)).waiting == 0 and not self._running:
                         return True
             self._wake.set()
@@ -188,7 +189,7 @@ class InboxWorkers:
         if now - self._backlog_read < self._poll:
             return
         self._backlog_read = now
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             self.backlog = await inbox.backlog(connection)
 
     async def _fill(self) -> None:

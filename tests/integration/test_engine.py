@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import create_engine, database_url
+from storage.engine import create_engine, database_url, reading
 from storage.migrate import alembic_config
 from storage.tables import ProcessedEvent
 from storage.uow import SqlUnitOfWork
@@ -77,3 +78,22 @@ async def test_naive_datetimes_are_refused(uow_factory) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         async with uow_factory() as uow:
             await uow.events.first_time("slack", "Ev1", datetime(2025, 3, 3, 9, 0))
+
+
+async def test_a_reading_connection_on_sqlite_does_not_wait_for_a_writer(sqlite_database_url) -> None:
+    """Metrics and the inbox's backlog read through storage.engine.reading(): while a unit of work holds
+    SQLite's write lock, they still read at once (an IMMEDIATE transaction would wait out busy_timeout,
+    5 s, and fail), so they never hold up an acknowledgement's insert either."""
+    engine = create_engine(sqlite_database_url)
+    try:
+        async with engine.begin() as writer:
+            await writer.exec_driver_sql("INSERT INTO processed_events (platform, event_id, received_at) "
+                                         "VALUES ('slack', 'Ev1', '2026-01-01 00:00:00.000000')")
+
+            async def read() -> int:
+                async with reading(engine) as connection:
+                    return (await connection.exec_driver_sql("SELECT count(*) FROM processed_events")).scalar()
+
+            assert await asyncio.wait_for(read(), timeout=2.5) == 0  # the writer's row is not committed yet
+    finally:
+        await engine.dispose()
