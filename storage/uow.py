@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from handlers.context import Deps
+from handlers.errors import StorageUnavailable
 from storage.engine import session_factory
+from storage.failures import is_connection_error
 from storage.repositories import (
     SqlOutboxRepository,
     SqlPersonRepository,
@@ -122,9 +127,31 @@ class SharedTransaction:
     def __init__(self, outer: SqlUnitOfWork) -> None:
         self.outer = outer
         self.failed: BaseException | None = None
+        self.queued = False  # a use case queued outbox rows: kick the outbox after the commit, not before
+        self.storage_error: BaseException | None = None  # the database went away inside the transaction
 
     def __call__(self) -> JoinedUnitOfWork:
         return JoinedUnitOfWork(self)
+
+    def deps(self, deps: Deps) -> Deps:
+        """``deps`` for a use case run in this transaction: its units of work join it; a database error
+        is not retried step by step (inside one transaction only the whole can be run again: the
+        caller does that) but noted and turned into StorageUnavailable; the outbox kick waits for the
+        commit, when the rows are visible."""
+
+        async def once(step: Callable[[], Awaitable[Any]]) -> Any:
+            try:
+                return await step()
+            except Exception as error:
+                if is_connection_error(error):
+                    self.storage_error = self.storage_error or error
+                    raise StorageUnavailable(str(error)) from error
+                raise
+
+        async def mark_queued() -> None:
+            self.queued = True
+
+        return replace(deps, uow=self, retry=once, on_queued=mark_queued)
 
 
 class JoinedUnitOfWork:

@@ -13,15 +13,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.context import Deps
-from handlers.errors import StorageUnavailable
 from handlers.ports import Clock
 from storage.engine import reading
 from storage.failures import is_connection_error
@@ -278,29 +277,12 @@ class InboxWorkers:
             await self._in_transaction(request, _nothing)
 
     async def _in_transaction(self, request: ClaimedRequest, work: Callable[[Deps], Awaitable[T]]) -> T:
-        queued = False
-
-        async def mark_queued() -> None:
-            nonlocal queued
-            queued = True
-
-        storage_error: list[BaseException] = []
-
-        async def once(step: Callable[[], Awaitable[Any]]) -> Any:
-            try:
-                return await step()
-            except Exception as error:
-                if is_connection_error(error):
-                    storage_error.append(error)
-                    raise StorageUnavailable(str(error)) from error
-                raise
-
         try:
             async with self._writer(), self._uow() as outer:
                 shared = SharedTransaction(outer)
-                result = await work(replace(self._deps, uow=shared, retry=once, on_queued=mark_queued))
-                if storage_error:
-                    raise StorageAway() from storage_error[0]
+                result = await work(shared.deps(self._deps))
+                if shared.storage_error is not None:
+                    raise StorageAway() from shared.storage_error
                 if shared.failed is not None:
                     # A refusal (or a bug the use case turned into a reply): whatever it wrote goes, the
                     # request is done, and its reply is what the person gets.
@@ -314,7 +296,7 @@ class InboxWorkers:
             if is_connection_error(error):
                 raise StorageAway() from error
             raise
-        if queued:
+        if shared.queued:
             await self._deps.on_queued()
         return result
 

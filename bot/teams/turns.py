@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Any
 
 from botbuilder.schema import Activity
 
 from handlers.context import Deps
 from handlers.errors import StorageUnavailable
 from handlers.messages import Result
-from storage.failures import is_connection_error
 from storage.uow import SharedTransaction
 
 PLATFORM = "teams"
@@ -48,40 +45,22 @@ class OnceOnly:
         return await self._deps.retry(lambda: self._in_transaction(key, work))
 
     async def _in_transaction(self, key: str | None, work: Callable[[Deps], Awaitable[Result]]) -> Result | None:
-        queued = False
-
-        async def mark_queued() -> None:  # the outbox is kicked after the commit, when it can see the rows
-            nonlocal queued
-            queued = True
-
-        storage_error: list[BaseException] = []
-
-        async def once(step: Callable[[], Awaitable[Any]]) -> Any:
-            # Inside one transaction a step cannot be retried on its own: the whole turn is (by run).
-            try:
-                return await step()
-            except Exception as error:
-                if is_connection_error(error):
-                    storage_error.append(error)
-                    raise StorageUnavailable(str(error)) from error
-                raise
-
         async with self._deps.uow() as outer:
             # First, so a resend waits here for the first delivery instead of repeating its work.
             if key is not None and not await outer.events.first_time(PLATFORM, key, self._deps.clock.now()):
                 return None
             shared = SharedTransaction(outer)
             try:
-                result = await work(replace(self._deps, uow=shared, retry=once, on_queued=mark_queued))
+                result = await work(shared.deps(self._deps))
             except StorageUnavailable:
-                if not storage_error:
+                if shared.storage_error is None:
                     raise
-            if storage_error:  # the database went away inside: deps.retry runs the whole turn again
-                raise storage_error[0]
+            if shared.storage_error is not None:  # the database went away inside: deps.retry runs the turn again
+                raise shared.storage_error
             if shared.failed is not None:
                 # A refusal: nothing it wrote is kept, nor the record, since nothing took effect; a resend
                 # is answered afresh, with the same refusal.
                 await outer.rollback()
-        if queued:
+        if shared.queued:
             await self._deps.on_queued()
         return result
