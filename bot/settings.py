@@ -77,8 +77,10 @@ class Settings(BaseSettings):
         "the rest wait in the inbox table, so a burst never slows the acknowledgements",
     )
     inbox_lease_seconds: float = Field(
-        default=60.0, ge=5, le=3600, description="how long a claimed inbox request is reserved for the replica "
-        "working on it; after a crash another replica (or the restarted one) runs it once this has passed",
+        default=15.0, ge=5, le=3600, description="how long a claimed inbox request is reserved for the replica "
+        "working on it; after a crash another replica (or the restarted one) runs it once this has passed (a "
+        "request's work takes well under a second; one still running then is run elsewhere, and only one of the "
+        "two runs is kept)",
     )
     inbox_busy_seconds: float = Field(
         default=5.0, ge=1, le=600, description="when the oldest waiting request is older than this, someone whose "
