@@ -55,7 +55,11 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     # question texts, names, ids. Not overridable: no engine of ours ever shows them.
     kwargs["hide_parameters"] = True
     if parsed.drivername == POSTGRES_DRIVER:
-        kwargs.setdefault("pool_pre_ping", True)  # survive server restarts and idle-timeouts
+        # No pre-ping: with asyncpg it is a transaction of its own before every checkout (17 per request in
+        # bench/NOTES-slack.md). After a server restart the first use of a pooled connection fails instead;
+        # SQLAlchemy then drops the whole pool, and every caller already retries a connection error (the
+        # ack's insert, the inbox workers, StorageRetry). Recycling keeps clear of idle timeouts.
+        kwargs.setdefault("pool_recycle", 1800)
         return create_async_engine(parsed, **kwargs)
     engine = create_async_engine(parsed, **kwargs)
     _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)

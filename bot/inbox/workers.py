@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, TypeVar
@@ -95,9 +96,9 @@ class InboxWorkers:
         self._stopping = False
         self._last_prune = float("-inf")
         self._backlog_read = float("-inf")
-        # SQLite has one writer: our own workers queue here for it, instead of polling its busy timeout
-        # (which would also hold up the acknowledgements' inserts).
-        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer: our own writers queue here for it, acknowledgements first, instead of
+        # polling SQLite's busy timeout against each other (bench/NOTES-slack.md: acks waited there).
+        self._one_writer = OneWriter() if engine.dialect.name == "sqlite" else None
         self.backlog = Backlog(0, None)
         self.busy = BusyNotices(busy_seconds, set())
 
@@ -109,7 +110,7 @@ class InboxWorkers:
     async def put(self, *, platform: str, kind: str, dedup_key: str, person_key: str, payload: str) -> bool:
         """One short insert in its own transaction (before the ack); False for a duplicate key."""
         request_id = structlog.contextvars.get_contextvars().get("request_id")  # bot/request_context.py
-        async with self._engine.begin() as connection:
+        async with self._writer(ack=True), self._engine.begin() as connection:
             stored = await inbox.put(connection, platform=platform, kind=kind, dedup_key=dedup_key,
                                      person_key=person_key, payload=payload, request_id=request_id,
                                      now=self._clock.now())
@@ -321,16 +322,47 @@ class InboxWorkers:
         except Exception as error:
             log.warning("inbox: could not give up request %s cleanly: %r", request.id, error)
 
-    def _writer(self):
-        return self._one_writer if self._one_writer is not None else _NoLock()
+    def _writer(self, *, ack: bool = False) -> AbstractAsyncContextManager[None]:
+        if self._one_writer is None:
+            return nullcontext()
+        return self._one_writer.ack() if ack else self._one_writer.work()
 
 
-class _NoLock:
-    async def __aenter__(self) -> None:
-        return None
+class OneWriter:
+    """SQLite's single writer, shared by this process's writers: an acknowledgement's insert goes before
+    any worker that has not yet started its transaction, so a backlog never slows the acks."""
 
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._acks_waiting = 0
+        self._no_acks = asyncio.Event()
+        self._no_acks.set()
+
+    @asynccontextmanager
+    async def ack(self) -> AsyncIterator[None]:
+        self._acks_waiting += 1
+        self._no_acks.clear()
+        try:
+            async with self._lock:
+                yield
+        finally:
+            self._acks_waiting -= 1
+            if self._acks_waiting == 0:
+                self._no_acks.set()
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[None]:
+        while True:
+            await self._no_acks.wait()
+            await self._lock.acquire()
+            if self._acks_waiting == 0:
+                break
+            self._lock.release()  # an ack came in while we waited for the lock: it goes first
+            await asyncio.sleep(0)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
 
 async def _nothing(deps: Deps) -> None:

@@ -122,13 +122,15 @@ class OutboxDispatcher:
         drain; returns how many rows were handled. Each worker claims one row at a time, so every
         row is still claimed once (row locks and leases), whatever the concurrency."""
         handled = 0
+        exhausted = False  # one claim found nothing due: the others need not ask again (benchmark: they did)
 
         async def worker() -> None:
-            nonlocal handled
-            while handled < self._batch and not self._stopping:
+            nonlocal handled, exhausted
+            while handled < self._batch and not self._stopping and not exhausted:
                 handled += 1  # take the slot before awaiting, so the workers never exceed the batch
-                if not await self._dispatch_one():
+                if not await self._dispatch_one(lambda: exhausted):
                     handled -= 1
+                    exhausted = True
                     return
 
         async with self._lock:
@@ -139,10 +141,12 @@ class OutboxDispatcher:
                 raise outcome
         return handled
 
-    async def _dispatch_one(self) -> bool:
+    async def _dispatch_one(self, exhausted: Callable[[], bool] = lambda: False) -> bool:
         # Claim and commit first, send outside any transaction, then record the result: a slow
         # platform never holds a database lock, and a crash mid-send only delays the row.
         async with self._claiming:  # one claim at a time, so each recipient's turns follow the claim order
+            if exhausted():  # another worker of this drain just found nothing due
+                return False
             now = self._clock.now()
             async with self._uow() as uow:
                 rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
