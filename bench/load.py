@@ -46,10 +46,14 @@ class Run:
     lag: float  # the generator's own worst lateness in starting a request, seconds
 
 
-async def offer(url: str, requests: Sequence[Request], rate: float, *, give_up: float = 10.0) -> Run:
-    """POST every request to ``url`` on a fixed timetable of ``rate`` per second; waits for all answers."""
+async def offer(url: str, requests: Sequence[Request], rate: float, *, give_up: float = 10.0,
+                fresh_connections: bool = False) -> Run:
+    """POST every request to ``url`` on a fixed timetable of ``rate`` per second; waits for all answers.
+    ``fresh_connections``: a new TCP connection per request, as from many senders, so that replicas
+    sharing a port (SO_REUSEPORT spreads connections, not requests) each get their share."""
     loop = asyncio.get_running_loop()
-    connector = aiohttp.TCPConnector(limit=0)  # no client-side queueing: concurrency is what the server makes it
+    # No client-side queueing: concurrency is what the server makes it.
+    connector = aiohttp.TCPConnector(limit=0, force_close=fresh_connections)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=give_up)) as session:
         start = loop.time() + 0.05
         wall_offset = time.time() - loop.time()

@@ -67,6 +67,15 @@ class FakeApi:
     def user(n: int) -> tuple[str, str]:
         return user_id(n), handle(n)
 
+    async def arrivals(self, session: aiohttp.ClientSession) -> dict[str, tuple[float, int]]:
+        """When each keyed answer first reached the fake, and how often (bench/fake_api.py)."""
+        async with session.get(f"{self.url}/bench/arrivals") as response:
+            return {key: (at, count) for key, (at, count) in (await response.json()).items()}
+
+    async def reset_arrivals(self, session: aiohttp.ClientSession) -> None:
+        async with session.post(f"{self.url}/bench/reset") as response:
+            response.raise_for_status()
+
 
 @dataclass
 class Server:
@@ -117,11 +126,15 @@ def _env(fake: FakeApi, **extra: str) -> dict[str, str]:
             **extra}
 
 
-async def start_serve(fake: FakeApi, database_url: str, name: str) -> Server:
-    """`vraagbot serve` exactly as README runs it, plus the three SLACK_* variables and the database."""
+async def start_serve(fake: FakeApi, database_url: str, name: str, *, workers: int = 1,
+                      env: dict[str, str] | None = None) -> Server:
+    """`vraagbot serve` exactly as README runs it, plus the three SLACK_* variables and the database;
+    ``workers`` > 1 runs `serve --workers N` (N replicas on one port, PostgreSQL only)."""
     port = free_port()
     command = [str(BIN / "vraagbot"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return await _start(name, command, _env(fake, VRAAGBOT_DATABASE_URL=database_url), port)
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return await _start(name, command, _env(fake, VRAAGBOT_DATABASE_URL=database_url, **(env or {})), port)
 
 
 async def start_bare(fake: FakeApi) -> Server:

@@ -21,10 +21,11 @@ import asyncpg
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench.fake_api import RESPONSE_PREFIX
 from bench.load import Request
 from bench.servers import SECRET, FakeApi
 from storage.engine import database_url
-from storage.tables import OutboxMessage, Person, Question, Reply, Signal, Workspace
+from storage.tables import InboxRequest, OutboxMessage, Person, Question, Reply, Signal, Workspace
 from tests.e2e import slack_requests as sr
 
 TEAM = "T0001"
@@ -35,22 +36,29 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 @asynccontextmanager
 async def postgres_database(admin_url: str = ADMIN_URL) -> AsyncIterator[str]:
-    """A fresh, empty database on the local server for this run; dropped afterwards."""
-    name = f"vraagbot_bench_{os.getpid()}"
-    dsn = admin_url
-    admin = await asyncpg.connect(dsn)
+    """A fresh, empty database on the local server for this run (a new name each time); dropped afterwards."""
+    name = f"vraagbot_bench_{os.getpid()}_{next(_DATABASES)}"
+    admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     try:
-        yield dsn.rsplit("/", 1)[0] + "/" + name
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
-        admin = await asyncpg.connect(dsn)
+        admin = await asyncpg.connect(admin_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+_DATABASES = itertools.count(1)
+
+
+def database_name(url: str) -> str | None:
+    """The PostgreSQL database a URL names (None for SQLite)."""
+    return None if url.startswith("sqlite") else url.rsplit("/", 1)[1]
 
 
 def sqlite_url(directory: Path) -> str:
@@ -70,6 +78,9 @@ class World:
     threads: list[tuple[int, str, str]] = field(default_factory=list)  # (expert n, channel, thread ts)
     answered: deque[tuple[int, int]] = field(default_factory=deque)  # (question id, asker n), outcome unset
     counter: itertools.count[int] = field(default_factory=itertools.count)
+    workspace_id: int = 0
+    person: dict[str, int] = field(default_factory=dict)  # external id -> people.id
+    seeded: int = 0  # questions seeded so far
 
 
 async def seed(engine: AsyncEngine, people: int, threads: int, answered: int) -> World:
@@ -78,32 +89,56 @@ async def seed(engine: AsyncEngine, people: int, threads: int, answered: int) ->
     now = datetime.now(UTC)
     world = World(people)
     async with engine.begin() as db:
-        workspace_id = (await db.execute(insert(Workspace).values(platform="slack", external_id=TEAM, name="Bench")
-                                         .returning(Workspace.id))).scalar_one()
-        rows = [{"workspace_id": workspace_id, "external_id": FakeApi.user(n)[0], "handle": FakeApi.user(n)[1],
-                 "display_name": f"Persoon {n}", "locale": "nl", "time_zone": "Europe/Amsterdam", "created_at": now}
+        world.workspace_id = (await db.execute(insert(Workspace).values(platform="slack", external_id=TEAM,
+                                                                        name="Bench").returning(Workspace.id))
+                              ).scalar_one()
+        rows = [{"workspace_id": world.workspace_id, "external_id": FakeApi.user(n)[0],
+                 "handle": FakeApi.user(n)[1], "display_name": f"Persoon {n}", "locale": "nl",
+                 "time_zone": "Europe/Amsterdam", "created_at": now}
                 for n in range(people)]
         ids = list((await db.execute(insert(Person).returning(Person.id, Person.external_id), rows)).all())
-        person = {external: pid for pid, external in ids}
-        questions = []
-        for i in range(threads + answered):
-            expert, asker = i % EXPERTS, EXPERTS + i % (people - EXPERTS)
-            reply_to = i < threads
-            questions.append({
-                "workspace_id": workspace_id, "asker_id": person[FakeApi.user(asker)[0]],
-                "expert_id": person[FakeApi.user(expert)[0]], "text": f"seeded question {i}", "tag": "werk",
-                "tag_source": "default", "tagged_at": now, "status": "delivered" if reply_to else "answered",
-                "asked_at": now, "delivered_at": now, "first_reply_at": None if reply_to else now,
-                "thread_ref": f"GSEED{i:06d}:1700000000.{i:06d}",
-            })
+        world.person = {external: pid for pid, external in ids}
+    await _seed_questions(engine, world, threads, reply_to=True)
+    await seed_answered(engine, world, answered)
+    return world
+
+
+async def seed_answered(engine: AsyncEngine | None, world: World, at_least: int) -> None:
+    """Make sure ``at_least`` answered questions wait for a press (more are seeded when short). Without
+    an engine (the bare app stores nothing) any ids do."""
+    missing = at_least - len(world.answered)
+    if missing <= 0:
+        return
+    if engine is None:
+        for _ in range(missing):
+            world.seeded += 1
+            world.answered.append((world.seeded, EXPERTS + world.seeded % (world.people - EXPERTS)))
+        return
+    await _seed_questions(engine, world, missing, reply_to=False)
+
+
+async def _seed_questions(engine: AsyncEngine, world: World, count: int, *, reply_to: bool) -> None:
+    now = datetime.now(UTC)
+    questions = []
+    for i in range(world.seeded, world.seeded + count):
+        expert, asker = i % EXPERTS, EXPERTS + i % (world.people - EXPERTS)
+        questions.append({
+            "workspace_id": world.workspace_id, "asker_id": world.person[FakeApi.user(asker)[0]],
+            "expert_id": world.person[FakeApi.user(expert)[0]], "text": f"seeded question {i}", "tag": "werk",
+            "tag_source": "default", "tagged_at": now, "status": "delivered" if reply_to else "answered",
+            "asked_at": now, "delivered_at": now, "first_reply_at": None if reply_to else now,
+            "thread_ref": f"GSEED{i:06d}:1700000000.{i:06d}",
+        })
+    first = world.seeded
+    world.seeded += count
+    async with engine.begin() as db:
         result = await db.execute(insert(Question).returning(Question.id, Question.thread_ref), questions)
-        for i, (qid, thread_ref) in enumerate(result.all()):
+        for i, (qid, thread_ref) in enumerate(result.all(), start=first):
             channel, ts = thread_ref.split(":")
-            if i < threads:
+            if reply_to:
                 world.threads.append((i % EXPERTS, channel, ts))
             else:
-                world.answered.append((qid, EXPERTS + i % (people - EXPERTS)))
-    return world
+                world.answered.append((qid, EXPERTS + i % (world.people - EXPERTS)))
 
 
 KINDS = ("ask", "action", "reply")
@@ -122,14 +157,15 @@ def requests_for(world: World, fake: FakeApi, count: int, kinds: tuple[str, ...]
             key = f"bq{n}"
             body = sr.slash_command(f"<@{expert_id}|{expert_handle}> Klopt termijn {key}? | inschatting: ja",
                                     user_id=FakeApi.user(asker)[0], user_name=FakeApi.user(asker)[1],
-                                    enterprise_id=None, response_url=fake.response_url("ask"),
+                                    enterprise_id=None, response_url=fake.response_url(f"ask-{key}"),
                                     trigger_id=f"trigger-{n}")
             content_type = sr.FORM
         elif kind == "action":
             qid, asker = world.answered.popleft()
             key = f"s{qid}"
             body = sr.block_action("outcome_confirmed", str(qid), user_id=FakeApi.user(asker)[0],
-                                   user_name=FakeApi.user(asker)[1], response_url=fake.response_url("action"),
+                                   user_name=FakeApi.user(asker)[1],
+                                   response_url=fake.response_url(f"{RESPONSE_PREFIX}{key}"),
                                    trigger_id=f"trigger-{n}")
             content_type = sr.FORM
         else:
@@ -152,7 +188,8 @@ class Marks:
     question: int = 0
     reply: int = 0
     signal: int = 0
-    stored: dict[str, float] = field(default_factory=dict)  # key -> time.time() the row was stored
+    stored: dict[str, float] = field(default_factory=dict)  # key -> time.time() the row was stored (first)
+    copies: dict[str, int] = field(default_factory=dict)  # key -> rows stored for it (1 = exactly once)
 
 
 async def baseline(engine: AsyncEngine) -> Marks:
@@ -165,25 +202,45 @@ async def baseline(engine: AsyncEngine) -> Marks:
 
 
 async def read_stored(engine: AsyncEngine, marks: Marks) -> None:
-    """Add the keys of stored work with the time the bot stored it: the row's own timestamp, written
-    by the handler inside the transaction that stores it (same machine clock as the sender)."""
+    """The keys of stored work with the time the bot stored it: the row's own timestamp, written by the
+    handler inside the transaction that stores it (same machine clock as the sender), and how many rows
+    each key has."""
+    stored: dict[str, float] = {}
+    copies: dict[str, int] = {}
+
+    def note(key: str, at: datetime) -> None:
+        stored[key] = min(stored.get(key, at.timestamp()), at.timestamp())
+        copies[key] = copies.get(key, 0) + 1
+
     async with engine.connect() as db:
         for text, at in await db.execute(select(Question.text, Question.asked_at).where(Question.id > marks.question)):
             if key := _marker(text, "bq"):
-                marks.stored[key] = at.timestamp()
+                note(key, at)
         for text, at in await db.execute(select(Reply.text, Reply.created_at).where(Reply.id > marks.reply)):
             if key := _marker(text, "br"):
-                marks.stored[key] = at.timestamp()
+                note(key, at)
         signals = select(Signal.question_id, Signal.created_at).where(Signal.id > marks.signal,
                                                                        Signal.kind == BUTTON_KIND)
         for qid, at in await db.execute(signals):
-            marks.stored[f"s{qid}"] = at.timestamp()
+            note(f"s{qid}", at)
+    marks.stored, marks.copies = stored, copies
 
 
 async def outbox_pending(engine: AsyncEngine) -> int:
     async with engine.connect() as db:
         return (await db.scalar(select(func.count()).select_from(OutboxMessage)
                                 .where(OutboxMessage.status == "pending"))) or 0
+
+
+async def unfinished(engine: AsyncEngine) -> tuple[int, int]:
+    """Requests in the inbox not done yet, and outbox messages due now and not sent yet."""
+    now = datetime.now(UTC)
+    async with engine.connect() as db:
+        waiting = await db.scalar(select(func.count()).select_from(InboxRequest)
+                                  .where(InboxRequest.done_at.is_(None)))
+        due = await db.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now))
+    return waiting or 0, due or 0
 
 
 def _marker(text: str | None, prefix: str) -> str | None:
