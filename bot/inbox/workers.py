@@ -101,6 +101,7 @@ class InboxWorkers:
         self._one_writer = OneWriter() if engine.dialect.name == "sqlite" else None
         self.backlog = Backlog(0, None)
         self.busy = BusyNotices(busy_seconds, set())
+        self._lag = LoopLag()
 
     def register(self, platform: str, runner: InboxRunner) -> None:
         self._runners[platform] = runner
@@ -141,6 +142,7 @@ class InboxWorkers:
     def start(self) -> None:
         if self._loop_task is None and self._runners:
             self._stopping = False
+            self._lag.start()
             self._loop_task = asyncio.create_task(self._loop(), name="inbox-workers")
 
     async def stop(self, grace_seconds: float) -> None:
@@ -148,6 +150,7 @@ class InboxWorkers:
         give them back, so a restart (or another replica) takes them at once."""
         self._stopping = True
         self._wake.set()
+        await self._lag.stop()
         if self._loop_task is not None:
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
@@ -193,8 +196,12 @@ class InboxWorkers:
             self.backlog = await inbox.backlog(connection)
 
     async def _fill(self) -> None:
-        """Claim as many requests as there are free workers."""
+        """Claim as many requests as there are free workers; while the event loop runs late (a burst of
+        acknowledgements, or work using the whole core), keep to one request at a time, so the
+        acknowledgements come first and the rest waits in the table (issue 12: acks never wait behind work)."""
         free = self._size - len(self._running)
+        if self._lag.late():
+            free = min(free, 1 - len(self._running))
         if free <= 0:
             return
         async with self._writer(), self._engine.begin() as connection:
@@ -326,6 +333,39 @@ class InboxWorkers:
         if self._one_writer is None:
             return nullcontext()
         return self._one_writer.ack() if ack else self._one_writer.work()
+
+
+class LoopLag:
+    """How late the event loop runs a short timer: above LATE_SECONDS it has more to do than it can
+    (acknowledgements waiting for their turn), and the inbox takes on less."""
+
+    TICK_SECONDS = 0.01
+    LATE_SECONDS = 0.02
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def late(self) -> bool:
+        return self.seconds > self.LATE_SECONDS
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._measure(), name="inbox-loop-lag")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(self.TICK_SECONDS)
+            # Smoothed a little: one slow step is no reason to hold back.
+            self.seconds = 0.7 * self.seconds + 0.3 * max(0.0, loop.time() - started - self.TICK_SECONDS)
 
 
 class OneWriter:

@@ -124,11 +124,14 @@ class OutboxDispatcher:
         handled = 0
         exhausted = False  # one claim found nothing due: the others need not ask again (benchmark: they did)
 
+        def is_exhausted() -> bool:
+            return exhausted
+
         async def worker() -> None:
             nonlocal handled, exhausted
             while handled < self._batch and not self._stopping and not exhausted:
                 handled += 1  # take the slot before awaiting, so the workers never exceed the batch
-                if not await self._dispatch_one(lambda: exhausted):
+                if not await self._dispatch_one(is_exhausted):
                     handled -= 1
                     exhausted = True
                     return
