@@ -7,6 +7,7 @@ COPY handlers ./handlers
 COPY nudges ./nudges
 COPY storage ./storage
 COPY migrations ./migrations
+COPY curtness_eval ./curtness_eval
 RUN pip install --no-cache-dir --upgrade pip build \
  && python -m build --wheel --outdir /wheels \
  && pip wheel --no-cache-dir --wheel-dir /wheels /wheels/vraagbot-*.whl

@@ -7,7 +7,7 @@ The real `vraagbot serve` (a subprocess, on a fresh PostgreSQL database of its o
 Slack Web API on loopback that enforces Slack's limits (bench/limited_slack.py): 300 posts a minute
 workspace-wide with a burst of 10, one post a second per channel, and 429 with Retry-After on 5%
 of the calls within those limits. 300 a minute is the lowest reading of "several hundred messages
-per minute" (FACTS S4, chat.postMessage); the bot's own pacing is set to the same figure.
+per minute" (chat.postMessage, docs/architecture.md); the bot's own pacing is set to the same figure.
 
 Baseline: the minimum time those limits allow for the calls this run needed (every accepted post
 plus every injected 429, since Slack counts calls: ``(calls - burst) / rate``). Meanwhile a trickle of

@@ -1,6 +1,6 @@
 """A fake Slack Web API with Slack's posting limits, for the fan-out benchmark.
 
-chat.postMessage is checked the way FACTS S4 describes Slack's "special" tier:
+chat.postMessage is checked the way Slack documents (docs/architecture.md) Slack's "special" tier:
 - workspace-wide: a token bucket of ``per_minute`` calls a minute with ``burst`` calls of head room;
   a call beyond it gets 429 with the whole seconds until the next token as Retry-After, and does
   not count (Slack counts calls to a method, not messages, so every other call does);

@@ -5,7 +5,7 @@ Counters and the latency histogram are per process (Prometheus sums the replicas
 outbox gauges are read from the shared database at scrape time, so every replica reports the same
 whole-installation figures (use max(), not sum(), across them). No series follows from a verdict on
 one reply or question (curt, confirmed, werk or gunst): polling them must not tell anyone how a reply
-was judged (DESIGN section 3). What is left out and why: storage/stats.py."""
+was judged (privacy rules in docs/architecture.md). What is left out and why: storage/stats.py."""
 
 from __future__ import annotations
 

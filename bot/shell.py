@@ -2,11 +2,13 @@
 
 Lines look like what people type in Slack, prefixed with who types them:
     sanne: /vraag @anna #contracten Mag deze clausule blijven staan? | inschatting: ja | twijfel
-    anna: knop hoort bij mijn werk          (press a button you were shown, by the start of its label)
+    anna: knop hoort bij mijn werk          (press a button you were shown, by the start of its label:
+                                             the newest that fits; 'knop 1 ...' picks question 1's,
+                                             'knop' lists them)
     anna: antwoord Ja, die mag blijven.     (write in the thread of the newest question anna got;
                                              'antwoord 1 ...' picks question 1)
     focus anna 60                           (anna is in focus time for 60 minutes)
-    klok +61m                               (let time pass: held questions go out)
+    klok +61m                               (let time pass: held questions and weekly messages go out)
 """
 
 from __future__ import annotations
@@ -19,18 +21,27 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
+
 from bot.platforms import Route
 from handlers import dispatch
+from handlers.addresses import ChannelAddress
 from handlers.context import Actor, Deps
 from handlers.messages import Button, DataExport, OutgoingMessage, Result
 from handlers.models import MessageKind
 from handlers.personal_data import erase
-from handlers.ports import PersonRecord
+from handlers.ports import PersonRecord, UnitOfWork
 from nudges.delivery.outbox import OutboxDispatcher
 from nudges.planner import WeeklyPlanner
+from storage.tables import OutboxMessage, TeamSchedule, TeamWeekFigures
+from storage.uow import SqlUnitOfWork
 
 PLATFORM, WORKSPACE = "shell", "demo"
 TEAM_CHANNEL = "team"  # weekly team messages show up as "shell:team"
+TEAM_ADDRESS = ChannelAddress(PLATFORM, TEAM_CHANNEL)
+# `klok +7d` lets the time pass an hour at a time, planning and sending what fell due in each hour,
+# as a running bot would have: so nothing is "past the grace window" just because the clock jumped.
+CLOCK_STEP = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -51,11 +62,13 @@ DEMO_PEOPLE = (
 SHELL_HELP = """\
 Typ wat een persoon doet, met zijn naam ervoor:   <naam>: <invoer>
   /vraag ...                 elk /vraag-commando (zie: sanne: /vraag help)
-  knop <begin van label>     druk op een knop die deze persoon kreeg
+  knop <begin van label>     druk op de nieuwste knop die zo begint
+  knop <nr> <begin van label>   druk op die knop bij vraag <nr>
+  knop                       toon de knoppen van deze persoon, per vraag, nieuwste eerst
   antwoord [<nr>] <tekst>    antwoord in de draad van vraag <nr> (zonder nr: je nieuwste vraag)
 Zonder naam:
   focus <naam> <minuten>     zet iemand in focustijd
-  klok +<n>m | +<n>h         laat tijd verstrijken
+  klok +<n>m | +<n>h | +<n>d laat tijd verstrijken: wat intussen aan de beurt was, gaat alsnog uit
   mensen                     wie zit in de demo-werkruimte
   help | stop"""
 
@@ -112,13 +125,26 @@ class ShellMessenger:
         questions = [m.question_id for m in self.inbox.get(person_id, []) if m.kind == MessageKind.QUESTION]
         return questions[-1] if questions else None
 
-    def find_button(self, person_id: int, wanted: str) -> Button | None:
+    def find_button(self, person_id: int, wanted: str, question_id: int | None = None) -> ShownButton | None:
+        """The newest button whose label starts with ``wanted``; with ``question_id``, the newest of that question."""
         wanted = wanted.strip().lower()
-        for message in reversed(self.inbox.get(person_id, [])):
-            for button in message.buttons:
-                if button.label.lower().startswith(wanted):
-                    return button
+        for shown in self.buttons(person_id):
+            if question_id is not None and shown.question_id != question_id:
+                continue
+            if shown.button.label.lower().startswith(wanted):
+                return shown
         return None
+
+    def buttons(self, person_id: int) -> list[ShownButton]:
+        """Every button this person was shown, newest message first."""
+        return [ShownButton(button, message.question_id)
+                for message in reversed(self.inbox.get(person_id, [])) for button in message.buttons]
+
+
+@dataclass(frozen=True)
+class ShownButton:
+    button: Button
+    question_id: int | None  # the question of the message that carried it, if any
 
 
 @dataclass
@@ -178,6 +204,8 @@ class Shell:
                         await uow.topics.add(person.id, topic, self.clock.now())
                 self.people[demo.handle] = person
                 self.messenger.names[person.id] = demo.handle
+            if reset:
+                await _forget_team_channel(uow, workspace.id)
 
     async def run(self, stream: TextIO, *, echo: bool, prompt: Callable[[], None] | None = None) -> None:
         while True:
@@ -205,10 +233,19 @@ class Shell:
                 self.write("  ? Begin met een naam, bijvoorbeeld 'sanne: /vraag help', of typ 'help'.")
                 return True
             await self._as_person(person_input.group(1).lower(), person_input.group(2).strip())
+        await self._deliver_due()
+        return True
+
+    async def _deliver_due(self) -> None:
         if self.planner is not None:
             await self.planner.plan_due()
         await self.dispatcher.dispatch_due()
-        return True
+
+    async def _let_time_pass(self, delta: timedelta) -> None:
+        end = self.clock.now() + delta
+        while self.clock.now() < end:
+            self.clock.advance(min(CLOCK_STEP, end - self.clock.now()))
+            await self._deliver_due()
 
     async def _meta(self, text: str) -> bool:
         words = text.split()
@@ -223,9 +260,10 @@ class Shell:
             self.presence.focus_ends[words[1].lower()] = self.clock.now() + timedelta(minutes=int(words[2]))
             self.write(f"  ({words[1]} zit {words[2]} minuten in focustijd)")
         elif command in ("klok", "clock") and len(words) == 2 and (delta := _duration(words[1])):
-            self.clock.advance(delta)
-            local = self.clock.now().astimezone(ZoneInfo(self.deps.policy.default_time_zone))
-            self.write(f"  (klok: {local:%Y-%m-%d %H:%M} {self.deps.policy.default_time_zone})")
+            zone = self.deps.policy.default_time_zone
+            local = (self.clock.now() + delta).astimezone(ZoneInfo(zone))
+            self.write(f"  (klok: {local:%Y-%m-%d %H:%M} {zone})")  # then what went out on the way there
+            await self._let_time_pass(delta)
         else:
             return False
         return True
@@ -235,18 +273,27 @@ class Shell:
         if person is None:
             self.write(f"  ? {handle} zit niet in de demo-werkruimte. Typ 'mensen'.")
             return
-        # Everyone in the demo shares one team channel, so /vraag team-nudge works here too.
+        # Everyone in the demo shares one team channel, so /vraag team-nudge works here too. The
+        # person's language goes along, as Slack and Teams send it: help and refusals follow it.
         actor = Actor(PLATFORM, WORKSPACE, person.external_id, handle=person.handle,
-                      display_name=person.display_name, workspace_name="Demo", channel=TEAM_CHANNEL)
+                      display_name=person.display_name, workspace_name="Demo", channel=TEAM_CHANNEL,
+                      locale=person.locale)
         lowered = entry.lower()
         if lowered.startswith("/vraag"):
             result = await dispatch.handle_text(self.deps, actor, entry[len("/vraag"):])
-        elif lowered.startswith(("knop ", "button ")):
-            button = self.messenger.find_button(person.id, entry.split(" ", 1)[1])
-            if button is None:
-                self.write(f"  ? {handle} heeft geen knop die zo begint.")
+        elif lowered in ("knop", "knoppen", "button", "buttons"):
+            self._list_buttons(person, handle)
+            return
+        elif match := re.match(r"^(?:knop|button)\s+(?:#?(\d+)\s+)?(.+)$", entry, re.I | re.S):
+            question_id = int(match.group(1)) if match.group(1) else None
+            shown = self.messenger.find_button(person.id, match.group(2), question_id)
+            if shown is None:
+                where = f" bij vraag #{question_id}" if question_id is not None else ""
+                self.write(f"  ? {handle} heeft{where} geen knop die zo begint. Typ '{handle}: knop' voor de lijst.")
                 return
-            self.write(f"  ({handle} drukt op [{button.label}])")
+            button = shown.button
+            where = f" bij vraag #{shown.question_id}" if shown.question_id is not None else ""
+            self.write(f"  ({handle} drukt op [{button.label}]{where})")
             result = await dispatch.handle_action(self.deps, actor, button.action, button.value)
         elif match := re.match(r"^(?:antwoord|reply)\s+(?:#?(\d+)\s+)?(.+)$", entry, re.I | re.S):
             question_id = int(match.group(1)) if match.group(1) else self.messenger.last_question(person.id)
@@ -259,9 +306,32 @@ class Shell:
             return
         self._show_result(person, result)
 
+    def _list_buttons(self, person: PersonRecord, handle: str) -> None:
+        shown = self.messenger.buttons(person.id)
+        if not shown:
+            self.write(f"  ({handle} heeft nog geen knoppen gekregen)")
+            return
+        self.write(f"  (knoppen van {handle}, nieuwste eerst; 'knop <label>' drukt op de bovenste die past, "
+                   f"'knop <nr> <label>' op die bij vraag <nr>)")
+        for question_id in dict.fromkeys(s.question_id for s in shown):  # newest first, each question once
+            labels = dict.fromkeys(s.button.label for s in shown if s.question_id == question_id)
+            where = f"vraag #{question_id}" if question_id is not None else "overig"
+            self.write(f"    {where}: " + " ".join(f"[{label}]" for label in labels))
+
     def _show_result(self, person: PersonRecord, result: Result) -> None:
         for reply in result.replies:
             self.messenger.show(replace(reply, person_id=person.id))
+
+
+async def _forget_team_channel(uow: UnitOfWork, workspace_id: int) -> None:
+    """--reset: the demo's team channel starts anew too (its weekly setting, the weeks it was sent,
+    the figures kept for them). Erasing the people does not reach these: they belong to no one."""
+    assert isinstance(uow, SqlUnitOfWork)  # the shell runs on bot.runtime's storage
+    session = uow.session
+    await session.execute(delete(TeamSchedule).where(TeamSchedule.workspace_id == workspace_id))
+    await session.execute(delete(TeamWeekFigures).where(TeamWeekFigures.workspace_id == workspace_id))
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.person_id.is_(None),
+                                                      OutboxMessage.channel == str(TEAM_ADDRESS)))
 
 
 def _duration(raw: str) -> timedelta | None:

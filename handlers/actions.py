@@ -15,7 +15,9 @@ from handlers.button_commands import (
     MarkOutcome,
     RemoveTopics,
     ReportCurt,
+    SendHeldNow,
     TagQuestion,
+    WithdrawQuestion,
 )
 from handlers.errors import InvalidInput
 from handlers.messages import Button
@@ -43,6 +45,8 @@ class Action(StrEnum):
     FORGET_CONFIRM = "forget_confirm"
     FORGET_CANCEL = "forget_cancel"
     REMOVE_TOPIC = "remove_topic"  # value: the topic itself, not a number
+    SEND_HELD_NOW = "send_held_now"
+    WITHDRAW_QUESTION = "withdraw_question"
 
 
 def parse_id(value: str) -> int | None:
@@ -88,6 +92,10 @@ def parse_action(action_id: str, value: str) -> ButtonCommand:
             return ExportData()
         case Action.FORGET_CONFIRM:
             return ConfirmForget(number)
+        case Action.SEND_HELD_NOW:
+            return SendHeldNow(number)
+        case Action.WITHDRAW_QUESTION:
+            return WithdrawQuestion(number)
     raise AssertionError(f"unhandled action {action!r}")
 
 
@@ -118,6 +126,15 @@ def outcome_buttons(catalog: Catalog, locale: str, question_id: int) -> tuple[Bu
         Button(catalog.text(locale, "button.confirmed"), Action.OUTCOME_CONFIRMED, value, "primary"),
         Button(catalog.text(locale, "button.new_info"), Action.OUTCOME_NEW_INFO, value),
         Button(catalog.text(locale, "button.felt_curt"), Action.FELT_CURT, value),
+    )
+
+
+def held_buttons(catalog: Catalog, locale: str, question_id: int) -> tuple[Button, ...]:
+    """For the asker of a question held until the expert's focus time ends."""
+    value = str(question_id)
+    return (
+        Button(catalog.text(locale, "button.send_now"), Action.SEND_HELD_NOW, value, "primary"),
+        Button(catalog.text(locale, "button.withdraw"), Action.WITHDRAW_QUESTION, value),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.actions import tag_buttons
+from handlers.actions import held_buttons, tag_buttons
 from handlers.context import Actor, Deps
 from handlers.errors import InvalidInput, NotFound
 from handlers.messages import OutgoingMessage, Result
@@ -20,8 +20,8 @@ from handlers.models import (
     TagSource,
     normalise_topic,
 )
-from handlers.people import ensure_person, find_colleague
-from handlers.ports import Catalog, Clock, PersonRecord, QuestionRecord, UnitOfWork
+from handlers.people import ensure_person, find_colleague, question_for_asker
+from handlers.ports import Catalog, Clock, OutboxRecord, PersonRecord, QuestionRecord, UnitOfWork
 from handlers.queueing import queue, rotation_seed
 from handlers.text import clean_user_text
 from handlers.timefmt import local_when
@@ -36,7 +36,7 @@ class AskRequest:
     first_assessment: str | None = None
     kind: QuestionKind | None = None
     urgent: bool = False
-    share_kind: bool = False  # the expert sees the kind only when the asker chose so (DESIGN section 3)
+    share_kind: bool = False  # the expert sees the kind only if the asker chose so (docs/architecture.md, privacy)
 
 
 def validate(request: AskRequest) -> AskRequest:
@@ -100,7 +100,8 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
     focus_end = await deps.presence.focus_until(expert, actor.platform)
     async with deps.uow() as uow:
         asker, expert, seed = await _still_there(uow, deps, actor, asker, expert, with_seed=bool(request.topic))
-        in_role = bool(request.topic) and request.topic in {t.topic for t in await uow.topics.list_for(expert.id)}
+        in_role = bool(request.topic) and request.topic in {normalise_topic(t.topic)  # older ones have spaces
+                                                            for t in await uow.topics.list_for(expert.id)}
         now = deps.clock.now()
         held_until = focus_end if focus_end and not request.urgent else None
 
@@ -166,8 +167,7 @@ async def _still_there(uow: UnitOfWork, deps: Deps, actor: Actor, asker: PersonR
 def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, expert: PersonRecord,
                in_role: bool) -> OutgoingMessage:
     loc = expert.locale
-    lines = [catalog.text(loc, "question.urgent" if question.urgent else "question.header",
-                          asker=asker.display_name, id=question.id)]
+    lines = [catalog.text(loc, _header_key(question), asker=asker.display_name, id=question.id)]
     if question.topic:
         lines.append(catalog.text(loc, "question.topic", topic=question.topic))
     lines.append(catalog.text(loc, "question.text", text=question.text))
@@ -182,11 +182,21 @@ def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, 
                            question_id=question.id, participants=(asker.id, expert.id))
 
 
+def _header_key(question: QuestionRecord) -> str:
+    """Focus time is mentioned only when the question did reach the expert during it; and then as
+    what the urgent mark does, not as something the asker did to them."""
+    if not question.urgent:
+        return "question.header"
+    return "question.urgent_in_focus" if question.interrupted_focus else "question.urgent"
+
+
 def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, question: QuestionRecord,
                   held_until: datetime | None, now: datetime) -> OutgoingMessage:
+    buttons = ()
     if held_until:
         when = local_when(held_until, now=now, time_zone=asker.time_zone, locale=asker.locale)
         text = catalog.text(asker.locale, "ask.held", expert=expert.display_name, when=when, id=question.id)
+        buttons = held_buttons(catalog, asker.locale, question.id)
     elif question.interrupted_focus:
         text = catalog.text(asker.locale, "ask.sent_urgent", expert=expert.display_name, id=question.id)
     else:
@@ -194,7 +204,73 @@ def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, q
     if question.kind:  # say who sees the kind the asker chose, so nothing about them is a surprise
         seen = "ask.kind_shared" if question.kind_shared else "ask.kind_private"
         text = f"{text} {catalog.text(asker.locale, seen, expert=expert.display_name)}"
-    return OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)
+    return OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id, buttons=buttons)
+
+
+# The held question's own rows: the question for the expert, and the asker's "delivered now" notice.
+HELD_KINDS = (MessageKind.QUESTION, MessageKind.QUESTION_NOTICE)
+
+
+async def send_held_now(deps: Deps, actor: Actor, question_id: int) -> Result:
+    """The asker's "send now (urgent)" on a held question: the held row itself goes out now, as an
+    urgent question (one row, one key: it cannot arrive a second time when the focus time ends)."""
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        question, rows = await _held_question(uow, question_id, asker)
+        now = deps.clock.now()
+        question.urgent = True
+        # Held until the focus time ends, so before that moment this interrupts it.
+        question.interrupted_focus = question.deliver_after is not None and now < question.deliver_after
+        expert = await uow.people.get(question.expert_id) if question.expert_id else None
+        if expert is None or not any(r.kind == MessageKind.QUESTION for r in rows):
+            raise InvalidInput("error.already_sent", id=question.id)  # nothing left that could go out now
+        in_role = question.tag_source == TagSource.TOPIC_RULE
+        for row in rows:
+            if row.kind == MessageKind.QUESTION:
+                await uow.outbox.bring_forward(row.id, now, _to_expert(deps.catalog, question, asker, expert, in_role))
+            else:  # "the focus time is over, your question is delivered now" would be wrong now
+                await uow.outbox.mark_skipped(row.id, "sent at once by the asker")
+        key = "ask.sent_now" if question.interrupted_focus else "ask.sent"
+        text = deps.catalog.text(asker.locale, key, expert=expert.display_name, id=question.id)
+    await deps.on_queued()
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)],
+                  question_id=question.id)
+
+
+async def withdraw_question(deps: Deps, actor: Actor, question_id: int) -> Result:
+    """The asker's "withdraw" on a held question: neither it nor its notice goes out."""
+    async with deps.uow() as uow:
+        asker = await ensure_person(uow, deps, actor)
+        question, rows = await _held_question(uow, question_id, asker)
+        for row in rows:
+            await uow.outbox.mark_skipped(row.id, "withdrawn by the asker")
+        question.status = QuestionStatus.WITHDRAWN
+        expert = await uow.people.get(question.expert_id) if question.expert_id else None
+        text = deps.catalog.text(asker.locale, "ask.withdrawn", expert=_expert_name(deps.catalog, asker, expert),
+                                 id=question.id)
+    return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=asker.id, question_id=question.id)],
+                  question_id=question.id)
+
+
+async def _held_question(uow: UnitOfWork, question_id: int, asker: PersonRecord
+                         ) -> tuple[QuestionRecord, list[OutboxRecord]]:
+    """The asker's question, still held, with its held rows, all locked until the transaction ends.
+    The rows are locked before the question, in the order a delivery takes them (it records the sent
+    row, then marks the question delivered), so the two never wait for each other."""
+    rows = [r for r in await uow.outbox.pending_for_question(question_id, lock=True) if r.kind in HELD_KINDS]
+    question = await question_for_asker(uow, question_id, asker)
+    if question.status == QuestionStatus.WITHDRAWN:
+        raise InvalidInput("error.already_withdrawn", id=question.id)
+    # Not held any more: delivered, sent now already (urgent), or a send of it has begun (its
+    # attempt marker is set from the moment it is claimed) and may have arrived.
+    in_flight = any(r.attempt_started_at for r in rows if r.kind == MessageKind.QUESTION)
+    if question.status != QuestionStatus.HELD or question.urgent or in_flight:
+        raise InvalidInput("error.already_sent", id=question.id)
+    return question, rows
+
+
+def _expert_name(catalog: Catalog, asker: PersonRecord, expert: PersonRecord | None) -> str:
+    return expert.display_name if expert is not None else catalog.text(asker.locale, "word.the_expert")
 
 
 async def mark_undeliverable(uow: UnitOfWork, clock: Clock, catalog: Catalog, question_id: int) -> None:

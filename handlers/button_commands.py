@@ -57,5 +57,19 @@ class RemoveTopics:
     topics: list[str]
 
 
+@dataclass(frozen=True)
+class SendHeldNow:
+    """The asker's button on a question held for the expert's focus time: deliver it now, as urgent."""
+
+    question_id: int
+
+
+@dataclass(frozen=True)
+class WithdrawQuestion:
+    """The asker's button on a held question: the expert never gets it."""
+
+    question_id: int
+
+
 ButtonCommand = (TagQuestion | MarkOutcome | ReportCurt | AnswerQuestion | ExportData | ConfirmForget | CancelForget
-                 | RemoveTopics)
+                 | RemoveTopics | SendHeldNow | WithdrawQuestion)

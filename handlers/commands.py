@@ -7,6 +7,8 @@ One grammar for every platform:
     rol | rol <onderwerpen> | rol weg <onderwerpen>
     mijn-gegevens | vergeet-mij
     team-nudge ... | erkenning ...   (see handlers.team_commands)
+Topic names follow one rule (handlers.models.normalise_topic): one word, or words joined by hyphens;
+``rol`` separates topics by commas (handlers.topics.split_topics), ``#juridisch-advies`` asks for one.
 English keywords work too (help, role, role remove, assessment:, doubt, show-kind, urgent, my-data,
 forget-me). The kind is the asker's own unless ``toon-soort`` / ``show-kind`` shares it with the expert.
 

@@ -15,6 +15,7 @@ from typing import ParamSpec
 
 from handlers import answering, asking, people, personal_data, tagging, team_nudges, topics
 from handlers.actions import parse_action, parse_answer
+from handlers.button_commands import SendHeldNow, WithdrawQuestion
 from handlers.commands import (
     AnswerQuestion,
     Ask,
@@ -116,6 +117,10 @@ async def _run(deps: Deps, actor: Actor, command: Command) -> Result:
             return await answering.mark_outcome(deps, actor, question_id, outcome)
         case ReportCurt(question_id=question_id):
             return await answering.report_curt(deps, actor, question_id)
+        case SendHeldNow(question_id=question_id):
+            return await asking.send_held_now(deps, actor, question_id)
+        case WithdrawQuestion(question_id=question_id):
+            return await asking.withdraw_question(deps, actor, question_id)
         case ListTopics():
             return await topics.list_topics(deps, actor)
         case DeclareTopics(topics=names):

@@ -1,4 +1,4 @@
-"""Team figures, aggregated only, with the privacy thresholds of DESIGN section 3.
+"""Team figures, aggregated only, with the privacy thresholds of docs/architecture.md.
 
 The team is the workspace: every question asked in it counts, whoever asked whom. Two thresholds
 (``min_group_size``, never below 5) decide what may be shown:
@@ -24,7 +24,7 @@ from handlers.ports import QuestionRecord, SignalRecord
 from handlers.weeks import Week
 
 CURT_KINDS = (SignalKind.CURT_DETECTED, SignalKind.CURT_REPORTED)
-PRIVACY_FLOOR = 5  # DESIGN section 3: the minimum group size is never below 5, whatever is configured
+PRIVACY_FLOOR = 5  # the minimum group size is never below 5, whatever is configured (docs/architecture.md)
 TREND_WEEKS = 4  # the week is compared with the average of those of this many weeks before it that were shown
 TREND_MARGIN = 0.15  # within 15% of that average counts as "about the same"
 

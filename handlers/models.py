@@ -6,6 +6,7 @@ payloads carry, without a mapping table in between.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from handlers.text import clean_user_text
@@ -14,6 +15,7 @@ MAX_QUESTION_CHARS = 4000  # Slack recommends at most 4,000 characters of text p
 MAX_REPLY_CHARS = 4000
 MAX_ASSESSMENT_CHARS = 1000
 MAX_TOPIC_CHARS = 60
+_TOPIC_GLUE = re.compile(r"[\s-]+")  # what joins the words of one topic: spaces or hyphens, any number
 
 
 class Tag(StrEnum):
@@ -37,6 +39,7 @@ class QuestionStatus(StrEnum):
     DELIVERED = "delivered"
     ANSWERED = "answered"
     CLOSED = "closed"  # the asker marked the outcome
+    WITHDRAWN = "withdrawn"  # the asker took it back while it was held; the expert never got it
 
 
 OPEN_STATUSES = (QuestionStatus.HELD, QuestionStatus.DELIVERED)
@@ -89,5 +92,9 @@ def normalise_locale(raw: str | None, default: str = "nl") -> str:
 
 
 def normalise_topic(raw: str) -> str:
-    """Topics compare case- and space-insensitively: ``#Contracten `` is ``contracten``."""
-    return " ".join(clean_user_text(raw).strip().lstrip("#").lower().split())
+    """The one rule for topic names: lower case, one word or words joined by hyphens, so a topic can be
+    typed after ``#`` when asking. Spaces and runs of hyphens inside become one hyphen: ``#Juridisch
+    Advies `` is ``juridisch-advies``. Topics stored before this rule (``juridisch advies``) compare
+    through it the same way, so they need no migration."""
+    words = _TOPIC_GLUE.split(clean_user_text(raw).strip().lstrip("#").lower())
+    return "-".join(word for word in words if word)

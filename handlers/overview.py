@@ -37,7 +37,7 @@ async def my_overview(deps: Deps, actor: Actor) -> Overview:
         answered=len(answered),
         answered_confirmations=sum(q.outcome == Outcome.CONFIRMED for q in answered),
         open_for_them=sum(q.first_reply_at is None for q in received),
-        # The same rule as their data export: one number, finished months only (DESIGN section 3).
+        # The same rule as their data export: one number, finished months only (docs/architecture.md).
         curt_signals_about_them=sum(curt_months(person, signals, deps.clock.now()).values()),
         topics=topics,
     )

@@ -1,4 +1,4 @@
-"""Every person can see, export and delete what the bot stores about them (DESIGN section 3)."""
+"""Every person can see, export and delete what the bot stores about them (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def felt_curt_about(person: PersonRecord, signal: SignalRecord) -> bool:
     """A curt signal about the person that someone else gave: the bot's or an asker's. The person
-    sees these only as counts per finished calendar month (DESIGN section 3): not as two kinds,
+    sees these only as counts per finished calendar month (docs/architecture.md): not as two kinds,
     not per question, not dated, so no asker who reported a reply can be picked out."""
     return signal.subject_id == person.id and signal.kind in CURT_KINDS and signal.reporter_id != person.id
 

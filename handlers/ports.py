@@ -344,7 +344,12 @@ class OutboxRepository(Protocol):
 
     async def mark_skipped(self, row_id: int, reason: str) -> None: ...
 
-    async def pending_for_question(self, question_id: int) -> list[OutboxRecord]: ...
+    async def pending_for_question(self, question_id: int, *, lock: bool = False) -> list[OutboxRecord]:
+        """The question's unsent rows; ``lock``: locked until the transaction ends (waiting for a
+        delivery that holds them), so a held question can be sent now or withdrawn exactly once."""
+
+    async def bring_forward(self, row_id: int, due_at: datetime, message: OutgoingMessage) -> None:
+        """A pending row is due at ``due_at`` instead, saying ``message``; its key stays, so it still goes once."""
 
     async def count_for(self, person_id: int, kind: str) -> int:
         """How many messages of this kind were ever queued for the person (rotates texts)."""

@@ -1,4 +1,4 @@
-"""Text retention (DESIGN section 3): what people wrote is kept only for the configured number of days.
+"""Text retention (docs/architecture.md): what people wrote is kept only for the configured number of days.
 
 Question texts (with the asker's first assessment), reply texts, and the texts of messages the outbox
 sent (relayed questions and answers among them) lose their text once older than the cutoff. Tags,

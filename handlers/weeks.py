@@ -1,4 +1,4 @@
-"""The fixed weeks every weekly figure is about (DESIGN section 3: aggregates cannot be taken apart).
+"""The fixed weeks every weekly figure is about (docs/architecture.md: aggregates cannot be taken apart).
 
 A week is an ISO week, Monday 00:00 to the next Monday 00:00 in the team's time zone; a weekly
 message is about the last such week that had ended when it is sent, never about "the seven days

@@ -1,6 +1,6 @@
 """Whole-database counts for the /metrics gauges: grouped counts, nothing about any one person, and
-nothing that follows from a verdict on one question or reply (DESIGN section 3: live counters never tie
-one reply to its verdict)."""
+nothing that follows from a verdict on one question or reply (docs/architecture.md: live counters never
+tie one reply to its verdict)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The dependency direction of DESIGN.md section 4, and lint, as part of the one test command."""
+"""The dependency direction of docs/architecture.md (import rules), and lint, as part of the one test command."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def ask_modal(catalog: Catalog, locale: str) -> dict[str, Any]:
                 {"text": _plain(t("modal.kind_doubt")), "value": "doubt"},
                 {"text": _plain(t("modal.kind_complex")), "value": "complex"},
             ]}, optional=True, hint=t("modal.kind_hint")),
-            # The kind is the asker's own unless they tick this (DESIGN section 3): not shown by default.
+            # The kind is the asker's own unless they tick this (docs/architecture.md): not shown by default.
             _input("share_kind", t("modal.share_kind"), {"type": "checkboxes", "action_id": "value", "options": [
                 {"text": _plain(t("modal.share_kind_option")), "value": "share"},
             ]}, optional=True, hint=t("modal.share_kind_hint")),

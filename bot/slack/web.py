@@ -103,8 +103,8 @@ LOOKBACK_SECONDS = 60.0
 
 
 class PostPacer:
-    """Slack lets an app make "several hundred" chat.postMessage calls a minute per workspace (FACTS
-    S4): this process spaces its posts out to ``per_minute``, so a fan-out of weekly messages flows
+    """Slack lets an app make "several hundred" chat.postMessage calls a minute per workspace
+    (docs/architecture.md): this process spaces its posts out to ``per_minute``, so a fan-out of weekly messages flows
     at that rate instead of running into 429s and their waits."""
 
     def __init__(self, per_minute: float) -> None:

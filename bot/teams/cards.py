@@ -2,7 +2,7 @@
 their submits mean (``submitted_command``).
 
 Buttons are Action.Submit: in Teams they come back as a message activity whose ``value`` is the
-button's data (FACTS T4), which parses into the same typed commands as Slack's buttons.
+button's data (docs/architecture.md), which parses into the same typed commands as Slack's buttons.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
                 {"title": t("modal.kind_doubt"), "value": "doubt"},
                 {"title": t("modal.kind_complex"), "value": "complex"}]},
             _text(t("modal.kind_hint"), size="Small"),
-            # The kind is the asker's own unless they switch this on (DESIGN section 3).
+            # The kind is the asker's own unless they switch this on (privacy rules, docs/architecture.md).
             {"type": "Input.Toggle", "id": "share_kind", "title": t("modal.share_kind_option"), "value": "false",
              "valueOn": "true", "valueOff": "false"},
             _text(t("modal.share_kind_hint"), size="Small"),

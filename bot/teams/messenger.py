@@ -27,7 +27,7 @@ from handlers.ports import Catalog, PersonRecord, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {412, 429, 502, 504}  # what Microsoft's rate-limit guide says to retry
-SENDS_PER_SECOND = 7  # per bot per conversation (FACTS T5)
+SENDS_PER_SECOND = 7  # per bot per conversation (Teams throttling, docs/architecture.md)
 SEND_TIMEOUT_SECONDS = 15.0  # one Bot Connector call; a hanging connector must not hold an outbox worker
 
 
@@ -170,7 +170,7 @@ class TeamsMessenger:
 
     async def _create_personal_chat(self, person: PersonRecord, tenant_id: str, template: ConversationReference
                                     ) -> ConversationReference:
-        """The expert never talked to the bot: open their personal chat for the tenant (FACTS T3)."""
+        """The expert never talked to the bot: open their personal chat for the tenant (docs/architecture.md)."""
         self._check_service_url(template)
         created: list[ConversationReference] = []
 
@@ -197,9 +197,9 @@ class TeamsMessenger:
     async def send_to_personal_chat(self, activities: list[Activity], *, tenant_id: str, user_id: str,
                                     via: ConversationReference) -> None:
         """A personal answer to something asked in a channel or group chat goes to the person's own 1:1
-        chat (DESIGN section 3): the stored one, or one opened now from ``via`` (the conversation they
-        wrote in: its service URL and bot account). A chat opened here is not stored: the person may
-        just have asked to be forgotten. Raises RecipientUnreachable or TransientSendError."""
+        chat (privacy rules, docs/architecture.md): the stored one, or one opened now from ``via`` (the
+        conversation they wrote in: its service URL and bot account). A chat opened here is not stored: the
+        person may just have asked to be forgotten. Raises RecipientUnreachable or TransientSendError."""
         async with self._uow() as uow:
             workspace = await uow.workspaces.by_external_id("teams", tenant_id)
             stored = await uow.conversations.get(workspace.id, "person", user_id) if workspace else None

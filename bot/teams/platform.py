@@ -127,7 +127,7 @@ class TeamsParts:
 def teams_parts(settings: Settings, uow: UnitOfWorkFactory, catalog: Catalog) -> TeamsParts:
     signing_keys.install()
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_BotFrameworkConfig(settings)))
-    # continue_conversation needs some app id; with authentication off any value works (FACTS T3).
+    # continue_conversation needs some app id; with authentication off any value works.
     app_id = settings.microsoft_app_id or "vraagbot-local"
     service_urls = ServiceUrls.parse(settings.teams_service_urls)
     messenger = TeamsMessenger(adapter, app_id, uow, catalog, service_urls=service_urls)
@@ -200,7 +200,7 @@ class TeamsPlatform:
     async def _authenticate(self, activity: Activity, header: str) -> AuthenticateRequestResult | None:
         """botbuilder's authentication (anonymous without an app id and header), or None when it fails. Any
         failure is a refusal: botbuilder signals them with PermissionError, jwt errors, KeyError, IndexError and
-        bare Exceptions alike, which would otherwise become 500s (FACTS T1)."""
+        bare Exceptions alike, which would otherwise become 500s."""
         try:
             async with asyncio.timeout(AUTHENTICATION_TIMEOUT_SECONDS):
                 return await self.parts.adapter.bot_framework_authentication.authenticate_request(activity, header)

@@ -1,9 +1,9 @@
-"""Where a Teams answer may be shown (DESIGN section 3: personal data only in the person's own private
-conversation). The one rule: in a channel or group chat, only answers that belong to that conversation are
-posted there: help, a question the asker typed there themselves, and the channel's weekly-nudge settings.
-Every other answer (overview, export, forget-me, role, recognition, and every card button, since those
-carry someone's own data or choices) goes to the person's 1:1 chat with the bot, and the conversation gets
-one short line saying so. New commands are therefore private unless added here."""
+"""Where a Teams answer may be shown (privacy rules in docs/architecture.md: personal data only in the
+person's own private conversation). The one rule: in a channel or group chat, only answers that belong to
+that conversation are posted there: help, a question the asker typed there themselves, and the channel's
+weekly-nudge settings. Every other answer (overview, export, forget-me, role, recognition, and every card
+button, since those carry someone's own data or choices) goes to the person's 1:1 chat with the bot, and
+the conversation gets one short line saying so. New commands are therefore private unless added here."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   so this week's message is not sent a second time after the upgrade.
 - ``conversation_refs``: the stored Teams reference loses its ``user`` part (id, name and
   aadObjectId of whoever spoke when it was stored). Proactive sends need only the conversation,
-  the bot account, the channel id and the service URL (FACTS T3); a channel reference kept the
+  the bot account, the channel id and the service URL; a channel reference kept the
   last person who @mentioned the bot there, which outlived that person's forget-me.
 
 Revision ID: 0007

@@ -2,7 +2,7 @@
 
 A reference is stored without its ``user`` (id, name and aadObjectId of whoever spoke when it was
 taken): a proactive send needs only the conversation, the bot, the channel id and the service URL
-(FACTS T3), and a channel's reference would otherwise keep the last person who @mentioned the bot
+(docs/architecture.md), and a channel's reference would otherwise keep the last person who @mentioned the bot
 there, also after that person asked to be forgotten. Migration 0007 removed it from older rows.
 """
 

@@ -91,7 +91,9 @@ class SqlOutboxRepository:
             await self._session.flush()
         return earlier
 
-    async def pending_for_question(self, question_id: int) -> list[OutboxMessage]:
+    async def pending_for_question(self, question_id: int, *, lock: bool = False) -> list[OutboxMessage]:
+        """``lock``: row-locked until this transaction ends, waiting for a delivery that holds them (no
+        SKIP LOCKED: the caller must see what that delivery left, e.g. a row that is sent by now)."""
         stmt = (
             select(OutboxMessage)
             .where(
@@ -100,7 +102,17 @@ class SqlOutboxRepository:
             )
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         )
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(await self._session.scalars(stmt))
+
+    async def bring_forward(self, row_id: int, due_at: datetime, message: OutgoingMessage) -> None:
+        """A pending row goes out at ``due_at`` instead, as ``message``. It keeps its key, so what was
+        held goes out once, now, and not again at the time it was held for."""
+        row = await self._row(row_id)
+        row.due_at = due_at
+        row.payload = message.to_payload()
+        await self._session.flush()
 
     async def count_for(self, person_id: int, kind: str) -> int:
         """Rows of this kind ever queued for the person, whatever their status."""

@@ -154,7 +154,9 @@ class SqlTopicRepository:
         stmt = (
             select(Person)
             .join(ExpertTopic, ExpertTopic.person_id == Person.id)
-            .where(Person.workspace_id == workspace_id, ExpertTopic.topic == topic)
+            # Topics declared before the hyphen rule (handlers.models.normalise_topic) were stored with
+            # spaces ("juridisch advies"); they answer to the hyphenated name too.
+            .where(Person.workspace_id == workspace_id, func.replace(ExpertTopic.topic, " ", "-") == topic)
             .order_by(Person.id)
         )
         return list(await self._session.scalars(stmt))

@@ -8,7 +8,7 @@ The real botbuilder CloudAdapter talks to it over HTTP when an inbound activity'
         assert FakeConnector.text_of(reply.body) == "..."
 
 Every request is recorded as a `Sent`; `sent()` lists only the activities the bot posted (replies and sends).
-Answers are shaped like the real connector's (FACTS T2/T3). Faults can be injected for activity posts:
+Answers are shaped like the real connector's. Faults can be injected for activity posts:
 `throttle` (429 + Retry-After), `fail` (any status) and `block` (403 MessageWritesBlocked, as for a user who
 blocked or uninstalled the bot).
 """

@@ -1,6 +1,6 @@
 """Local stand-ins for the Bot Framework's OpenID metadata (login.botframework.com), for tests of the
 authenticated /api/messages: `FakeOpenId` publishes a signing key of its own and signs tokens shaped like the
-Bot Connector's (FACTS T1); `StalledServer` accepts connections and never answers, like a metadata endpoint
+Bot Connector's; `StalledServer` accepts connections and never answers, like a metadata endpoint
 that hangs. botbuilder reads the metadata URL from `ChannelValidation.open_id_metadata_endpoint` (tests set it
 with monkeypatch; unset it is AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)."""
 

@@ -1,8 +1,8 @@
 """Build signed inbound Slack requests (slash commands, interactivity payloads, events) as Slack sends them.
 
-Signing follows FACTS S1 and is done here with hmac/hashlib, independent of slack_sdk's SignatureVerifier:
+Signing follows Slack's documented recipe, done here with hmac/hashlib, independent of slack_sdk's SignatureVerifier:
 `X-Slack-Signature: v0=hex(HMAC_SHA256(secret, "v0:<timestamp>:<raw body>"))` plus `X-Slack-Request-Timestamp`.
-Shapes follow the fixtures in /work/shared/fixtures/slack/.
+Shapes follow Slack's documented payloads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Builders for inbound Teams activities, shaped like the real ones in /work/shared/fixtures/teams/ (FACTS T4).
+"""Builders for inbound Teams activities, shaped like the real ones Teams sends.
 
 Every builder returns a plain JSON-ready dict; `post_activity` POSTs it to the bot the way the Bot Connector does,
-minus the Authorization header (the bot runs with an empty app id: FACTS T1).
+minus the Authorization header (the bot runs with an empty app id).
 
 Ids: users are "29:...", the bot is "28:<app id>", personal conversations "a:...", channels "19:...@thread.tacv2"
 (with ";messageid=<root>" for a thread). Activity ids are increasing millisecond-style numbers, like Teams'.
@@ -103,7 +103,7 @@ def personal_message(text: str, *, user_id: str, user_name: str, aad_id: str | N
     """A message in the user's 1:1 chat with the bot (message_personal.docs.json).
 
     With `value` it is what an Action.Submit on a card in a bot message sends: a message with the card's data as
-    `value`, `replyToId` = the id of the card message, and no text unless `text` is given (FACTS T4)."""
+    `value`, `replyToId` = the id of the card message, and no text unless `text` is given."""
     fields: dict[str, Any] = _text_fields(text) if text else {}
     if value is not None:
         fields["value"] = value

@@ -1,7 +1,7 @@
 """The real vraagbot web app with its Teams side, wired to a FakeConnector (serviceUrl).
 
 Teams runs the way a developer runs it locally: VRAAGBOT_TEAMS_LOCAL_TESTING on (no app id, so no
-Authorization header is needed: FACTS T1) and the fake connector's origin as the only Bot Framework
+Authorization header is needed) and the fake connector's origin as the only Bot Framework
 service URL the bot may contact. Tests of the authenticated mode pass MICROSOFT_APP_ID (and
 teams_local_testing=False to leave the switch off)."""
 

@@ -16,7 +16,7 @@ from tests.e2e import teams_activities as ta
 from tests.e2e.fake_connector import ADAPTIVE_CARD, FakeConnector
 
 USER = {"user_id": "29:1-user-an", "user_name": "An de Vries"}
-BOT_APP_ID = ""  # auth disabled (FACTS T1): no Authorization on the way in or out
+BOT_APP_ID = ""  # auth disabled: no Authorization on the way in or out
 
 
 class Config:

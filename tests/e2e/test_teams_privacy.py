@@ -31,7 +31,7 @@ def in_channel(bot, who: str, text: str) -> dict[str, Any]:
 
 
 def channel_submit(bot, who: str, value: dict[str, Any]) -> dict[str, Any]:
-    """An Action.Submit on a card in a channel: a message with the card's data as value, no text (FACTS T4)."""
+    """An Action.Submit on a card in a channel: a message with the card's data as value, no text."""
     activity = in_channel(bot, who, "")
     for key in ("text", "attachments", "textFormat"):
         activity.pop(key, None)

@@ -38,9 +38,9 @@ def test_help(text):
     [
         ("rol", ListTopics()),
         ("role", ListTopics()),
-        ("rol contracten, Privacy Wet", DeclareTopics(["contracten", "privacy wet"])),
+        ("rol contracten, Privacy Wet", DeclareTopics(["contracten", "privacy-wet"])),
         ("rol #a #b", DeclareTopics(["a", "b"])),
-        ("rol contracten privacy", DeclareTopics(["contracten", "privacy"])),
+        ("rol contracten privacy", DeclareTopics(["contracten-privacy"])),
         ("rol weg privacy", RemoveTopics(["privacy"])),
         ("role remove a, b", RemoveTopics(["a", "b"])),
         ("mijn-gegevens", MyData()),
