@@ -3,15 +3,20 @@ SlackPlatform is Slack to the runtime (bot/platforms.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox.workers import InboxWorkers
@@ -25,6 +30,16 @@ from handlers.context import Deps
 from handlers.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# Socket Mode. slack_sdk's client pings this often and opens a new connection once one closed or a ping
+# went unanswered: 5 s (the client's own default; bolt's handler sets 10) notices a dropped one sooner.
+SOCKET_PING_SECONDS = 5.0
+# Between failed attempts to open a connection (apps.connections.open): 1 s, 2 s, 4 s, ... at most a minute.
+OPEN_FIRST_WAIT_SECONDS = 1.0
+OPEN_MAX_WAIT_SECONDS = 60.0
+# Slack's answers that say the app-level token itself is wrong: trying again cannot help.
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                           "not_allowed_token_type", "missing_scope", "no_permission"})
 
 
 @dataclass
@@ -49,7 +64,8 @@ class SlackPlatform:
     app: AsyncApp
     parts: SlackParts
     app_token: str | None
-    _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
+    _socket: SocketModeLink | None = field(default=None, init=False)
+    _connecting: asyncio.Task[None] | None = field(default=None, init=False)
     name = "slack"
 
     @property
@@ -89,19 +105,136 @@ class SlackPlatform:
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
-        if self.app_token:
-            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
-            await self._socket.connect_async()
-            log.info("slack: connected in Socket Mode")
+        """In Socket Mode: the first connection. A token Slack refuses ends start-up (SocketModeRefused); any
+        other failure is tried again in the background, so health, sends and stored work go on meanwhile."""
+        if not self.app_token:
+            return
+        url, failure = None, None
+        try:
+            url = await open_url(self.app.client, self.app_token)
+        except Exception as error:  # whatever it is, it is said in one line below
+            failure = describe_failure(error)
+        if failure is not None and failure.refused:
+            log.error("slack: Slack refused SLACK_APP_TOKEN (%s), so Socket Mode cannot connect: give the "
+                      "app-level token of this app (scope connections:write) and turn Socket Mode on in the "
+                      "app's settings; stopping", failure.reason)
+            await self.close()
+            raise SocketModeRefused(2)
+        client = SocketConnections(self.app_token, logger=self.app.logger, web_client=self.app.client,
+                                   ping_interval=SOCKET_PING_SECONDS)
+        self._socket = SocketModeLink(self.app, client)
+        if failure is not None:
+            self._connecting = asyncio.create_task(client.connect_after(client.failed(failure)))
+            return
+        client.wss_uri = url
+        await client.connect()
+        log.info("slack: connected in Socket Mode")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking requests; what was acknowledged waits in the inbox, whose workers stop after."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._connecting
         if self._socket:
             await self._socket.close_async()
 
     async def close(self) -> None:
         """Last: the inbox workers and the outbox's sends use the client's connections until they stop."""
         await self.parts.client.close()
+
+
+class SocketModeRefused(SystemExit):
+    """Slack refused SLACK_APP_TOKEN at start: `vraagbot serve` ends with exit code 2, as for a wrong setting,
+    after one log line, instead of retrying for ever. A SystemExit passes aiohttp's start-up and click as it
+    is, so no traceback follows the line."""
+
+
+class OpenFailure(NamedTuple):
+    reason: str  # in a few words: Slack's error code, an HTTP status, a network error
+    refused: bool  # Slack refused the token itself
+    retry_after: float | None  # what a 429 asked for
+
+
+def describe_failure(error: Exception) -> OpenFailure:
+    if isinstance(error, SlackApiError):
+        response = error.response
+        code = response.data.get("error") if isinstance(response.data, dict) else None
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        return OpenFailure(code or f"HTTP {response.status_code}", code in TOKEN_REFUSED,
+                           float(retry_after) if retry_after and response.status_code == 429 else None)
+    return OpenFailure(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__, False, None)
+
+
+async def open_url(client: AsyncWebClient, app_token: str) -> str:
+    """One apps.connections.open: a fresh wss:// URL for one Socket Mode connection."""
+    response = await client.apps_connections_open(app_token=app_token)
+    return str(response["url"])
+
+
+class SocketConnections(SocketModeClient):
+    """slack_sdk's Socket Mode client, asking Slack for connection URLs our way. The sdk's own way would
+    try again every ping interval for ever with a traceback each time at start, and, on a reconnect,
+    give up after one failed apps.connections.open until its next ping. Here each failed attempt is one
+    log line (a warning; an error when Slack refuses the token) and the next one follows a back-off."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # SocketModeClient's own
+        super().__init__(*args, **kwargs)
+        self._failures = 0  # in a row
+        self._closing = asyncio.Event()
+
+    async def issue_new_wss_url(self) -> str:
+        """The sdk asks this for each connection it opens: it returns once Slack handed out a URL."""
+        while True:
+            try:
+                url = await open_url(self.web_client, self.app_token)
+            except Exception as error:  # network errors and Slack's answers alike: retried
+                wait = self.failed(describe_failure(error))
+            else:
+                self._failures = 0
+                return url
+            await self._pause(wait)
+
+    def failed(self, failure: OpenFailure) -> float:
+        """Logs one failed attempt; how long to wait before the next."""
+        self._failures += 1
+        wait = failure.retry_after or min(OPEN_MAX_WAIT_SECONDS,
+                                          OPEN_FIRST_WAIT_SECONDS * 2 ** (self._failures - 1))
+        if failure.refused:  # it was good when we started: revoked since? A new token needs a restart.
+            log.error("slack: Slack refused SLACK_APP_TOKEN (%s) when reconnecting Socket Mode, attempt %d; "
+                      "trying again in %.0fs", failure.reason, self._failures, wait)
+        else:
+            log.warning("slack: could not open a Socket Mode connection (%s), attempt %d; trying again in %.0fs",
+                        failure.reason, self._failures, wait)
+        return wait
+
+    async def connect_after(self, wait: float) -> None:
+        """The first connection, when the first attempt at start failed."""
+        await self._pause(wait)
+        await self.connect()  # no URL yet: the sdk asks issue_new_wss_url
+        if not self.closed:
+            log.info("slack: connected in Socket Mode")
+
+    async def _pause(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        if self.closed:  # the sdk's connect() then stops quietly
+            raise ConnectionAbortedError("Socket Mode client closed")
+
+    async def close(self) -> None:
+        self._closing.set()
+        await super().close()
+
+
+class SocketModeLink(AsyncSocketModeHandler):
+    """bolt's Socket Mode handler (it runs each envelope through the app and acks it after the listener
+    returned) on our client: bolt's own __init__ would build a client we have no say over."""
+
+    def __init__(self, app: AsyncApp, client: SocketConnections) -> None:  # not super's: it builds a client
+        self.app = app
+        self.app_token = client.app_token
+        self.client = client
+        client.socket_mode_request_listeners.append(self.handle)
 
 
 def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: InboxWorkers) -> SlackPlatform:

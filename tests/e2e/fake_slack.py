@@ -8,11 +8,12 @@ The real `slack_sdk` AsyncWebClient (and so slack_bolt's AsyncApp) talks to it o
         [call] = await fake.wait_for("chat.postMessage")
 
 Every `/api/<method>` request is recorded as a `Call`; posts to `response_url(name)` are recorded as a
-`ResponsePost`. Answers are canned and shaped like the real ones (see /work/shared/fixtures/slack/).
+`ResponsePost`. Answers are canned and shaped like the real ones, as Slack documents them.
 Faults can be injected per method: `rate_limit`, `fail` (plain HTTP error), `error` (`ok: false`) and
 `hang` (answer only after a delay, past the client's timeout; optionally after accepting the call).
 Accepted `chat.postMessage`s are kept per channel (`posted`) and served by `conversations.history`,
-metadata included when asked for.
+metadata included when asked for. `apps.connections.open` takes the app-level token (`app_token`) and
+hands out a Socket Mode URL from `socket_urls`, which tests/e2e/fake_socket_mode.py sets.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -37,6 +39,8 @@ BOT_ID = "BBOT"
 APP_ID = "A0001"
 # Top-level string arguments that are free text, never decoded as JSON even if they look like it.
 _TEXT_ARGS = {"text", "initial_comment", "title", "alt_txt", "filename", "trigger_id"}
+# Methods that take the app-level token (xapp-) instead of the bot token.
+_APP_LEVEL = {"apps.connections.open"}
 
 
 @dataclass
@@ -116,6 +120,10 @@ class FakeSlack(LoopbackServer):
         # channel -> (wall-clock time accepted, message), oldest first. The fake's ts values are not
         # wall-clock times, so history's ``oldest`` is compared with the time accepted, as Slack's ts is.
         self._posted: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        # Socket Mode: the app-level token apps.connections.open accepts, and what hands out its URLs
+        # (None: the app is not in Socket Mode).
+        self.app_token: str | None = None
+        self.socket_urls: Callable[[], str] | None = None
 
     # ---- lifecycle
 
@@ -214,8 +222,8 @@ class FakeSlack(LoopbackServer):
         call = Call(method, await self._read_args(request), {k.lower(): v for k, v in request.headers.items()},
                     time.time())
         self._calls.append(call)
-        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
-            return web.json_response({"ok": False, "error": "not_authed"})
+        if refused := self._auth_error(method, request.headers.get("Authorization", "")):
+            return web.json_response({"ok": False, "error": refused})
         faults = self._faults.get(method)
         if faults:
             fault = faults.pop(0)
@@ -231,6 +239,18 @@ class FakeSlack(LoopbackServer):
             return web.Response(text=fault.body, status=fault.status, headers=fault.headers)
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         return web.json_response(handler(call.args) if handler else {"ok": True})
+
+    def _auth_error(self, method: str, authorization: str) -> str | None:
+        """Slack's answer to a missing or wrong token: bot tokens for the Web API, the app-level token
+        (exactly ours) for Socket Mode's method."""
+        if not authorization.startswith("Bearer "):
+            return "not_authed"
+        token = authorization.removeprefix("Bearer ")
+        if method not in _APP_LEVEL:
+            return None if token.startswith("xoxb-") else "not_authed"
+        if not token.startswith("xapp-"):
+            return "not_allowed_token_type"
+        return None if token == self.app_token else "invalid_auth"
 
     @staticmethod
     async def _read_args(request: web.Request) -> dict[str, Any]:
@@ -268,6 +288,11 @@ class FakeSlack(LoopbackServer):
     def _api_auth_test(self, args: dict) -> dict:
         return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "vraagbot", "team_id": TEAM_ID,
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _api_apps_connections_open(self, args: dict) -> dict:
+        if self.socket_urls is None:
+            return {"ok": False, "error": "not_allowed"}  # no Socket Mode server for this app
+        return {"ok": True, "url": self.socket_urls()}
 
     def _api_chat_postMessage(self, args: dict) -> dict:
         if not args.get("channel"):
@@ -321,7 +346,7 @@ class FakeSlack(LoopbackServer):
         return {"ok": True, "user": user}
 
     def _api_dnd_info(self, args: dict) -> dict:
-        # Only the four fields a bot sees for another user: snooze_* are for the calling user only (FACTS S6).
+        # Only the four fields a bot sees for another user: snooze_* are for the calling user only.
         user = args.get("user", BOT_USER_ID)
         if user in self.dnd:
             start, end = self.dnd[user]

@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.app import create_app
 from bot.runtime import Runtime, build_runtime
@@ -25,52 +24,19 @@ from handlers.context import Actor
 from tests.e2e import slack_requests as sr
 from tests.e2e.cli import VRAAGBOT
 from tests.e2e.fake_slack import FakeSlack
+from tests.e2e.fake_socket_mode import APP_TOKEN, FakeSocketMode
 from tests.e2e.loopback import serving, until
 from tests.e2e.slack_bot import SECRET, TEAM, USERS, SlackBot, running_slack_bot
 from tests.e2e.test_serve import free_port
 
-APP_TOKEN = "xapp-1-test"
 ATTACKER = "attacker"  # the response_url name an attacker points the bot at
-
-
-class SocketModeSlack(FakeSlack):
-    """FakeSlack that also hands out a Socket Mode connection: apps.connections.open answers with a WebSocket
-    URL on this server, which says hello, as Slack's does, and lets a test push envelopes down it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sockets: list[web.WebSocketResponse] = []
-        self.acks: list[dict[str, Any]] = []
-
-    def _routes(self, app: web.Application) -> None:
-        app.router.add_post("/api/apps.connections.open", self._open_connection)  # before FakeSlack's /api/{method}
-        app.router.add_get("/socket", self._socket)
-        super()._routes(app)
-
-    async def _open_connection(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
-
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        self.sockets.append(socket)
-        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": sr.APP_ID}})
-        async for message in socket:
-            if message.type == aiohttp.WSMsgType.TEXT:
-                self.acks.append(json.loads(message.data))
-        return socket
-
-    async def push(self, envelope: dict[str, Any]) -> None:
-        await until(lambda: self.sockets)
-        await self.sockets[-1].send_json(envelope)
 
 
 @dataclass
 class Deployment:
     bot: SlackBot
-    fake: SocketModeSlack
+    fake: FakeSlack
+    socket: FakeSocketMode
     runtime: Runtime
 
     @property
@@ -82,14 +48,14 @@ class Deployment:
 async def deployed(database_url: str, db_path: str, **slack: str) -> AsyncIterator[Deployment]:
     """The app as `vraagbot serve` builds it (the scheduler left off, so nothing is sent behind the test's back),
     its Slack side configured with ``slack`` on top of a bot token."""
-    async with SocketModeSlack() as fake:
+    async with FakeSlack() as fake, FakeSocketMode(fake) as socket:
         for handle, user_id in USERS.items():
             fake.add_user(user_id, handle, real_name=handle.title())
         settings = load_settings(database_url=database_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.base_url,
                                  **slack)
         runtime = build_runtime(settings)
         async with serving(create_app(runtime, start_scheduler=False)) as url, aiohttp.ClientSession() as session:
-            yield Deployment(SlackBot(url, fake, db_path, session), fake, runtime)
+            yield Deployment(SlackBot(url, fake, db_path, session), fake, socket, runtime)
 
 
 def _actor(who: str) -> Actor:
@@ -176,12 +142,11 @@ async def test_socket_mode_serves_no_slack_route_and_still_works_over_its_socket
         # The same command over the socket, as Slack delivers it in Socket Mode, is acted on.
         payload = dict(parse_qsl(body))
         payload["response_url"] = deployment.fake.response_url("socket")
-        await deployment.fake.push({"type": "slash_commands", "envelope_id": "env-1", "payload": payload,
-                                    "accepts_response_payload": True})
+        envelope_id = await deployment.socket.send("slash_commands", payload, accepts_response_payload=True)
         [answer] = await deployment.fake.wait_for_response()
         assert answer.name == "socket" and answer.body["response_type"] == "ephemeral"
-        acks = await until(lambda: deployment.fake.acks)  # the ack and the lazy reply race each other
-        assert [a.get("envelope_id") for a in acks] == ["env-1"]
+        acks = await until(lambda: deployment.socket.acks)  # the ack and the lazy reply race each other
+        assert [a.envelope_id for a in acks] == [envelope_id]
 
 
 def _serve(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
