@@ -10,19 +10,24 @@ import sys
 import click
 from aiohttp import web
 
+from bot.fatal import bind_problem, database_errors, port_problem
 from bot.logging_setup import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_settings
 
 log = logging.getLogger("vraagbot")
 
 
-def _settings() -> Settings:
+def _settings(*, warn_unknown: bool = True) -> Settings:
+    """``warn_unknown``: say which VRAAGBOT_ variables no setting reads (not again in each serve worker)."""
     try:
         settings = load_settings()
     except SettingsError as error:
         click.echo(f"vraagbot: wrong setting: {error}", err=True)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    if warn_unknown:
+        for warning in unknown_settings(os.environ):
+            logging.getLogger("bot.settings").warning(warning)
     return settings
 
 
@@ -36,7 +41,8 @@ def migrate() -> None:
     from bot.runtime import migrate as run_migrations
 
     settings = _settings()
-    asyncio.run(run_migrations(settings))
+    with database_errors(settings.database_url):
+        asyncio.run(run_migrations(settings))
     click.echo("database is up to date")
 
 
@@ -48,7 +54,7 @@ def migrate() -> None:
 @click.option("--worker-index", type=int, default=None, hidden=True)  # set by the supervisor: bot/processes.py
 @click.option("--supervisor-pid", type=int, default=None, hidden=True)
 def serve(host: str, port: int, workers: int, worker_index: int | None, supervisor_pid: int | None) -> None:
-    settings = _settings()
+    settings = _settings(warn_unknown=worker_index is None)
     from bot.teams.service_urls import is_loopback_host
 
     if settings.teams_local_testing and not is_loopback_host(host):
@@ -57,6 +63,8 @@ def serve(host: str, port: int, workers: int, worker_index: int | None, supervis
         sys.exit(2)
     if workers > 1 and worker_index is None:
         sys.exit(_supervise_workers(settings, host, port, workers))
+    if worker_index is None:  # before anything starts: no migrations, scheduler or "listening" for a taken port
+        _check_port(host, port)
 
     database = settings.database_url.split("@")[-1]
 
@@ -66,11 +74,9 @@ def serve(host: str, port: int, workers: int, worker_index: int | None, supervis
         from bot.runtime import migrate as run_migrations
 
         if worker_index is None:  # a worker's supervisor has migrated already, once for all of them
-            await run_migrations(settings)
-        app = create_app(build_runtime(settings))
-        if worker_index is None:
-            log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, database)
-        return app
+            with database_errors(settings.database_url):
+                await run_migrations(settings)
+        return create_app(build_runtime(settings))
 
     from bot.app import request_shutdown_seconds
 
@@ -84,12 +90,27 @@ def serve(host: str, port: int, workers: int, worker_index: int | None, supervis
                      supervisor_pid=supervisor_pid or os.getppid(), shutdown_timeout=shutdown_timeout,
                      database=database)
         return
-    web.run_app(build(), host=host, port=port, print=None, access_log=None, shutdown_timeout=shutdown_timeout)
+    try:
+        # aiohttp "prints" once the port is bound: only then are we listening.
+        web.run_app(build(), host=host, port=port, access_log=None, shutdown_timeout=shutdown_timeout,
+                    print=lambda _: log.info("vraagbot listening on http://%s:%s (database: %s)", host, port, database))
+    except OSError as error:  # the port was taken after the check; the app has been cleaned up by then
+        if (fatal := bind_problem(error)) is None:
+            raise
+        raise fatal from None
+
+
+def _check_port(host: str, port: int) -> None:
+    """(A taken metrics port only turns the metrics off: bot/metrics.py.)"""
+    from bot.processes import port_taken
+
+    if problem := port_taken(host, port):
+        raise port_problem(host, port, problem)
 
 
 def _supervise_workers(settings: Settings, host: str, port: int, workers: int) -> int:
     """--workers N > 1: checks, the migrations once, then N worker processes (bot/processes.py)."""
-    from bot.processes import port_taken, supervise
+    from bot.processes import supervise
     from bot.runtime import migrate as run_migrations
 
     if settings.database_url.startswith("sqlite"):
@@ -100,10 +121,9 @@ def _supervise_workers(settings: Settings, host: str, port: int, workers: int) -
         click.echo(f"vraagbot: --workers {workers} needs VRAAGBOT_METRICS_PORT to {settings.metrics_port + workers - 1}"
                    f" (one metrics port per worker): choose a lower VRAAGBOT_METRICS_PORT", err=True)
         return 2
-    if problem := port_taken(host, port):
-        click.echo(f"vraagbot: cannot listen on {host}:{port}: {problem}", err=True)
-        return 1
-    asyncio.run(run_migrations(settings))
+    _check_port(host, port)
+    with database_errors(settings.database_url):
+        asyncio.run(run_migrations(settings))
     return supervise(host, port, workers, metrics_port=settings.metrics_port,
                      shutdown_seconds=settings.shutdown_seconds)
 
@@ -111,9 +131,12 @@ def _supervise_workers(settings: Settings, host: str, port: int, workers: int) -
 @main.command(help="Play every role of a demo workspace in the terminal (reads commands from stdin).")
 @click.option("--reset", is_flag=True, help="wipe the demo workspace first and start it anew")
 def shell(reset: bool) -> None:
+    from bot.runtime import migrate as run_migrations
     from bot.shell_runner import run_shell
 
     settings = _settings()
+    with database_errors(settings.database_url):  # run_shell migrates too; here its failures are one line
+        asyncio.run(run_migrations(settings))
     asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty(), reset=reset))
 
 

@@ -119,7 +119,11 @@ def curtness_eval_command(
     threshold = CURT_THRESHOLD if threshold is None else threshold
     try:
         if data_path is None:
-            records, name = bundled_test_split(), "shipped test split"
+            try:
+                records, name = bundled_test_split(), "shipped test split"
+            except FileNotFoundError:  # a package built without its data (pyproject.toml: package-data)
+                raise DataError("the shipped test split (curtness_eval/data) is not installed with this package: "
+                                "reinstall vraagbot (pip install .), or pass --data FILE") from None
             if split not in ("all", "test"):
                 raise DataError(f"the shipped file holds only the test split; pass --data FILE for {split!r}")
         elif not data_path.exists():

@@ -1,6 +1,7 @@
 """One logging set-up for every command: stdlib logging everywhere in the code, rendered by
-structlog as one JSON object per line (or plain text), with the request id of the request being
-handled and a last-line filter that masks secrets should one ever reach a log message."""
+structlog as one JSON object per line (or plain text: by default when standard error is a terminal),
+with the request id of the request being handled, a last-line filter that masks secrets should one
+ever reach a log message, and one that keeps request bodies out of the Slack libraries' lines."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ NOISY = ("aiohttp.access", "apscheduler", "alembic", "sqlalchemy")
 # C1 controls (NEL among them) and the Unicode line and paragraph separators.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
+# Lines of slack_bolt that carry (parts of) a request body, and what is kept of them. Bolt renders them with
+# f-strings, so the body is in the message itself; a refused signature is logged at INFO, an unhandled request
+# (with a dialog's submission or a suggestion's typed value) and a middleware that answered nothing at WARNING.
+_BODY_PARTS = (
+    (re.compile(r"\bbody: .*", re.DOTALL), "body not logged)"),
+    (re.compile(r"^(Unhandled request) \(\{'type': '?([\w.-]*)'?.*", re.DOTALL), r"\1 (type: \2; payload not logged)"),
+    (re.compile(r"^(Unhandled request) \(.*", re.DOTALL), r"\1 (payload not logged)"),
+    (re.compile(r"\b(for the request) \(.*", re.DOTALL), r"\1 (body not logged)"),
+)
 
 
 class SecretMasker:
@@ -40,6 +51,29 @@ class SecretMasker:
         return event
 
 
+class SlackBodyFilter(logging.Filter):
+    """On the handler, so it sees every record (bolt's loggers take their level from the root when the app is
+    built, so a level on the "slack_bolt" logger would not reach them): the Slack libraries' lines at INFO and
+    above keep what happened and lose the request body, where message texts are (README: no message text at
+    INFO and above). DEBUG is left as it is: it is for a developer's own machine."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO and record.name.startswith(SLACK_LIBRARIES):
+            message = record.getMessage()
+            kept = without_body(message)
+            if kept != message:
+                record.msg, record.args = kept, ()
+        return True
+
+
+def without_body(message: str) -> str:
+    for pattern, replacement in _BODY_PARTS:
+        message, found = pattern.subn(replacement, message, count=1)
+        if found:
+            return message
+    return message
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
@@ -51,7 +85,19 @@ def one_line(_logger: Any, _method: str, rendered: str) -> str:
     return CONTROL.sub(_escape, rendered)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
+def default_format(stream: Any) -> str:
+    """structlog's convention: readable text for a person at a terminal, JSON for everything else (a log
+    collector, a file, a pipe)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return "text" if isatty is not None and isatty() else "json"
+    except ValueError:  # a closed stream
+        return "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str | None = "json", secrets: Iterable[str] = ()) -> None:
+    """``fmt`` None: text when standard error is a terminal, JSON otherwise (VRAAGBOT_LOG_FORMAT unset)."""
+    fmt = fmt or default_format(sys.stderr)
     # JSON needs no such step: json.dumps escapes newlines and the other C0 controls, and (ASCII-only)
     # everything beyond ASCII, the C1 controls and line separators among it.
     renderers: list[Any] = ([structlog.processors.JSONRenderer()] if fmt == "json"
@@ -72,6 +118,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(SlackBodyFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

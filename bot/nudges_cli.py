@@ -13,8 +13,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy.exc import DBAPIError
 
+from bot.fatal import database_errors, existing_sqlite_file
 from bot.settings import Settings
 from handlers.context import Policy
 from handlers.ports import UnitOfWork, UnitOfWorkFactory, WorkspaceRecord
@@ -42,12 +42,9 @@ def _run(settings: Settings, work: Callable[[UnitOfWorkFactory], Awaitable[T]]) 
         finally:
             await engine.dispose()
 
-    try:
+    existing_sqlite_file(settings.database_url)  # reading only: SQLite must not create an empty one
+    with database_errors(settings.database_url):
         return asyncio.run(main())
-    except DBAPIError as error:
-        click.echo(f"vraagbot: cannot read the database ({type(error.orig).__name__}); "
-                   "is it reachable and migrated (vraagbot migrate)?", err=True)
-        sys.exit(2)
 
 
 @click.group(help="Weekly team messages.")

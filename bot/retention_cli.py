@@ -4,14 +4,11 @@ show what that would remove. The same use case the daily job runs."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
+from bot.fatal import Fatal, database_errors, existing_sqlite_file
 from bot.settings import Settings
 from handlers.ports import TextBacklog
 from handlers.retention import RetentionReport, TextKind, apply_retention, preview_retention
@@ -50,15 +47,11 @@ def render(report: RetentionReport, *, dry_run: bool) -> list[str]:
 
 
 def _check_migrated(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
-        click.echo(f"vraagbot: no database file at {parsed.database}; check VRAAGBOT_DATABASE_URL", err=True)
-        sys.exit(2)  # rather than let SQLite create an empty one
+    existing_sqlite_file(url)  # rather than let SQLite create an empty one
     current = current_revision(url)
     if current != head_revision():
-        click.echo(f"vraagbot: the database is at migration {current or 'none'}, not {head_revision()}; "
-                   "run vraagbot migrate first", err=True)
-        sys.exit(2)
+        raise Fatal(f"the database is at migration {current or 'none'}, not {head_revision()}; "
+                    "run vraagbot migrate first")
 
 
 def _run(settings: Settings, dry_run: bool) -> RetentionReport:
@@ -84,13 +77,8 @@ def retention_command(dry_run: bool) -> None:
     from bot.cli import _settings
 
     settings = _settings()
-    try:
+    with database_errors(settings.database_url):
         _check_migrated(settings.database_url)
         report = _run(settings, dry_run)
-    except (DBAPIError, OSError) as error:
-        cause = error.orig if isinstance(error, DBAPIError) else error
-        first = (str(cause).splitlines() or [""])[0]
-        click.echo(f"vraagbot: cannot use the database ({type(cause).__name__}: {first}); is it reachable?", err=True)
-        sys.exit(2)
     for line in render(report, dry_run=dry_run):
         click.echo(line)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,7 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.teams.service_urls import DEFAULT_SERVICE_URLS, ServiceUrls
 
-MIN_GROUP_SIZE_FLOOR = 5  # DESIGN section 3: never lower than 5
+MIN_GROUP_SIZE_FLOOR = 5  # never lower than 5 (privacy rules, docs/architecture.md)
 
 
 class Settings(BaseSettings):
@@ -37,8 +39,9 @@ class Settings(BaseSettings):
     )
     outbox_tick_seconds: float = Field(default=5.0, description="how often queued messages are checked, seconds")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json: one JSON object per line (for log collectors); text: for reading by eye",
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json: one JSON object per line (for log collectors); text: for reading by eye. "
+        "Unset: text when standard error is a terminal, json otherwise",
     )
     shutdown_seconds: float = Field(
         default=25.0, gt=0, le=600, description="on SIGTERM: how long to finish open requests, running work and the "
@@ -314,6 +317,12 @@ class SettingsError(Exception):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError as error:  # pydantic-settings reads the .env file as UTF-8 text
+        raise SettingsError(f"{_env_file()}: is not a text file (not UTF-8 at byte {error.start}); save it as UTF-8 "
+                            "text with one VARIABLE=value per line, or remove it") from None
+    except OSError as error:
+        raise SettingsError(f"{_env_file()}: cannot be read ({error.strerror or error}); fix its permissions "
+                            "or remove it") from None
     except ValidationError as error:
         lines = []
         for problem in error.errors():
@@ -323,6 +332,33 @@ def load_settings(**overrides: object) -> Settings:
                 continue
             lines.append(f"{_variable(str(problem['loc'][0]))}: {message} (got {_shown(problem)})")
         raise SettingsError("\n".join(lines)) from None
+
+
+def _env_file() -> str:
+    return str(Settings.model_config.get("env_file") or ".env")
+
+
+# VRAAGBOT_ variables that are not the bot's settings: the test suite's and the benchmarks' own.
+NOT_SETTINGS = ("VRAAGBOT_TEST_", "VRAAGBOT_BENCH_")
+PREFIX = "VRAAGBOT_"
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """A warning per VRAAGBOT_ variable that no setting reads (a misspelt one would otherwise be ignored
+    without a word), naming the closest known variable. Names only: a value may be a secret."""
+    known = {_variable(name): name for name in Settings.model_fields}
+    # Compared without our prefix, so VRAAGBOT_ itself does not make every name look alike, and
+    # VRAAGBOT_SLACK_BOT_TOKEN finds SLACK_BOT_TOKEN.
+    by_stem = {variable.removeprefix(PREFIX): variable for variable in known}
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings reads variable names case-insensitively
+        if not upper.startswith(PREFIX) or upper in known or upper.startswith(NOT_SETTINGS):
+            continue
+        closest = difflib.get_close_matches(upper.removeprefix(PREFIX), by_stem, n=1, cutoff=0.7)
+        hint = f"; did you mean {by_stem[closest[0]]}?" if closest else ""
+        warnings.append(f"unknown setting {name} is ignored{hint}")
+    return warnings
 
 
 def _variable(field: str) -> str:
