@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +30,7 @@ from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack
 from tests.e2e.loopback import until
 from tests.e2e.test_serve import free_port
-from tests.e2e.test_weekly_replicas import start_server, until_healthy
+from tests.e2e.test_weekly_replicas import healthy_server
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -71,17 +71,8 @@ async def vraagbot_serve(url: str, fake: FakeSlack, log: Path) -> AsyncIterator[
         # Work the killed process had taken on is free again after this long (unknown settings are ignored).
         "VRAAGBOT_INBOX_LEASE_SECONDS": "10",
     })
-    process = start_server(port, env, log)
-    try:
-        await until_healthy(port, process, log)
+    async with healthy_server(port, env, log) as process:
         yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                await asyncio.to_thread(process.wait, 20)
-        if process.poll() is None:
-            process.kill()
 
 
 def slack_with_people() -> FakeSlack:

@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from tests.e2e.test_inbox_kill import (
     slack_with_people,
 )
 from tests.e2e.test_serve import free_port
-from tests.e2e.test_weekly_replicas import start_server, until_healthy
+from tests.e2e.test_weekly_replicas import healthy_server
 
 # Slack's limit for an ack (a protocol rule, not a performance target): later, and Slack shows the person an
 # error or delivers the event again.
@@ -265,17 +265,8 @@ def _serve_env(database_url: str, api: FakeSlack, app_token: str = APP_TOKEN) ->
 @asynccontextmanager
 async def vraagbot_serve(database_url: str, api: FakeSlack, log: Path) -> AsyncIterator[subprocess.Popen]:
     port = free_port()
-    process = start_server(port, _serve_env(database_url, api), log)
-    try:
-        await until_healthy(port, process, log)
+    async with healthy_server(port, _serve_env(database_url, api), log) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                await asyncio.to_thread(process.wait, 20)
-        if process.poll() is None:
-            process.kill()
 
 
 BURST = 50

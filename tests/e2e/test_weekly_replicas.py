@@ -124,6 +124,13 @@ async def serve(url: str, fake: FakeSlack, log: Path) -> AsyncIterator[subproces
         "SLACK_API_URL": fake.base_url, "VRAAGBOT_NUDGE_PLAN_SECONDS": "0.3", "VRAAGBOT_OUTBOX_TICK_SECONDS": "0.3",
         "VRAAGBOT_OUTBOX_LEASE_SECONDS": "10",
     })
+    async with healthy_server(port, env, log) as process:
+        yield process
+
+
+@asynccontextmanager
+async def healthy_server(port: int, env: dict[str, str], log: Path) -> AsyncIterator[subprocess.Popen]:
+    """`vraagbot serve` started, and yielded once /healthz answers; stopped (SIGTERM, then SIGKILL) after."""
     process = start_server(port, env, log)
     try:
         await until_healthy(port, process, log)
