@@ -60,8 +60,10 @@ async def remove_topics(deps: Deps, actor: Actor, topics: list[str]) -> Result:
         if not removed:
             raise InvalidInput("error.topics_not_declared", topics=_join(topics))
         current = list(await _declared(uow, person.id))
-        text = deps.catalog.text(person.locale, "topics.removed", removed=_join(removed),
-                                 current=_join(current) or "-")
+        if current:
+            text = deps.catalog.text(person.locale, "topics.removed", removed=_join(removed), current=_join(current))
+        else:
+            text = deps.catalog.text(person.locale, "topics.removed_last", removed=_join(removed))
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, text, person_id=person.id)])
 
 

@@ -109,7 +109,7 @@ def figure_lines(catalog: Catalog, locale: str, week: TeamWeek, min_group_size: 
         return [catalog.text(locale, "weekly.no_questions")]
     if not figures.shown(min_group_size):
         return [catalog.text(locale, "weekly.figures_hidden", min=min_group_size)]
-    lines = [catalog.text(locale, "weekly.figures", asked=figures.asked, werk_pct=percent(figures.share_werk or 0))]
+    lines = [catalog.text(locale, "weekly.figures", count=figures.asked, werk_pct=percent(figures.share_werk or 0))]
     earlier = comparable(week.previous, min_group_size)
     if earlier:  # a brand-new team, or one whose earlier weeks were all too small, has nothing to compare with
         direction, average = trend(figures.asked, earlier) or ("same", 0.0)
@@ -117,12 +117,12 @@ def figure_lines(catalog: Catalog, locale: str, week: TeamWeek, min_group_size: 
         lines.append(catalog.text(locale, key, average=format_decimal(average, format="#,##0.#", locale=locale),
                                   weeks=len(earlier), min=min_group_size))
     if figures.with_outcome:
-        lines.append(catalog.text(locale, "weekly.confirmed", confirmed=figures.confirmed,
+        lines.append(catalog.text(locale, "weekly.confirmed", count=figures.confirmed,
                                   with_outcome=figures.with_outcome,
                                   confirmed_pct=percent(figures.share_confirmed or 0)))
     if figures.short_replies_shown(min_group_size):
-        key = "weekly.short_replies" if figures.short_replies else "weekly.short_replies_none"
-        lines.append(catalog.text(locale, key, answered=figures.answered, short=figures.short_replies))
+        lines.append(catalog.text(locale, "weekly.short_replies", answered=figures.answered,
+                                  count=figures.short_replies))
     elif figures.answered:
         lines.append(catalog.text(locale, "weekly.short_replies_hidden", min=min_group_size))
     return lines
@@ -133,7 +133,8 @@ def compose_team(catalog: Catalog, locale: str, seed: int, week: TeamWeek, min_g
     parts = [catalog.text(locale, "weekly.title"), catalog.variant(locale, "weekly.reframe", seed),
              " ".join(figure_lines(catalog, locale, week, min_group_size))]
     if week.recognised:
-        parts.append(catalog.text(locale, "weekly.recognition", names=join_names(catalog, locale, week.recognised)))
+        parts.append(catalog.text(locale, "weekly.recognition", names=join_names(catalog, locale, week.recognised),
+                                  count=len(week.recognised)))  # one name takes a singular verb
     question = catalog.variant(locale, "weekly.reflection_question", seed)
     parts.append(catalog.text(locale, "weekly.reflection", question=question))
     return "\n\n".join(parts)
@@ -149,10 +150,13 @@ def compose_expert(catalog: Catalog, locale: str, seed: int, week: Week, answere
     ``expert_week``), how many of those confirmed the asker by the end of the week, thanks, and
     focus-time advice when several came in during focus time."""
     interrupted = sum(q.interrupted_focus for q in answered)
-    lines = [catalog.text(locale, "weekly.expert", answered=len(answered),
-                          confirmations=sum(outcome_at_end(q, week.end) == Outcome.CONFIRMED for q in answered))]
+    confirmations = sum(outcome_at_end(q, week.end) == Outcome.CONFIRMED for q in answered)
+    summary = [catalog.text(locale, "weekly.expert", count=len(answered))]
+    if confirmations:  # "0 of your answers confirmed ..." says nothing worth reading
+        summary.append(catalog.text(locale, "weekly.expert_confirmations", count=confirmations))
+    lines = [" ".join(summary)]
     if interrupted >= FOCUS_ADVICE_FROM:
-        lines.append(catalog.text(locale, "weekly.expert_focus", interrupted=interrupted))
+        lines.append(catalog.text(locale, "weekly.expert_focus", count=interrupted))
     lines.append(catalog.variant(locale, "weekly.expert_thanks", seed))
     return "\n\n".join(lines)
 

@@ -2,18 +2,26 @@
 
 An HR colleague can change wording in nudges/texts/content/*.toml without touching code; a file that
 lost a key, a variant list or a {placeholder} stops start-up with a line that says what is wrong.
+
+A text that shows a count lives under [plural] as a table of forms (``one``, ``other``, and an
+optional ``zero`` for a sentence that must not say "0"); ``text(..., count=n)`` picks the form by
+the language's CLDR plural rules (Babel), so no code has to spell out "1 question / 2 questions".
 """
 
 from __future__ import annotations
 
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
+
 CONTENT_DIR = Path(__file__).parent / "content"
 LANGUAGES = ("nl", "en")
+ZERO = "zero"  # our own form: CLDR gives nl and en no "zero", but "0 keer bevestigde je" reads badly
+PLURAL_FORMS = {ZERO, "one", "two", "few", "many", "other"}
 
 
 class CatalogError(ValueError):
@@ -35,10 +43,14 @@ class _Params(dict[str, Any]):
 class TextCatalog:
     texts: dict[str, dict[str, str]]  # language -> key -> text
     variants: dict[str, dict[str, list[str]]]  # language -> key -> texts
+    plurals: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # language -> key -> form -> text
     fallback: str = "nl"
 
     def text(self, locale: str, key: str, **params: Any) -> str:
-        return self.texts[self._lang(locale)][key].format_map(_Params(params)).strip()
+        lang = self._lang(locale)
+        forms = self.plurals.get(lang, {}).get(key)
+        template = self.texts[lang][key] if forms is None else forms[_plural_form(lang, forms, params)]
+        return template.format_map(_Params(params)).strip()
 
     def variant(self, locale: str, key: str, seed: int, **params: Any) -> str:
         options = self.variants[self._lang(locale)][key]
@@ -51,9 +63,20 @@ class TextCatalog:
         return locale if locale in self.texts else self.fallback
 
 
+def _plural_form(lang: str, forms: dict[str, str], params: dict[str, Any]) -> str:
+    if "count" not in params:
+        raise KeyError("count: this text has singular and plural forms, so it needs count=")
+    count = params["count"]
+    if count == 0 and ZERO in forms:
+        return ZERO
+    form = Locale.parse(lang).plural_form(count)
+    return form if form in forms else "other"
+
+
 def load_catalog(content_dir: Path = CONTENT_DIR) -> TextCatalog:
     texts: dict[str, dict[str, str]] = {}
     variants: dict[str, dict[str, list[str]]] = {}
+    plurals: dict[str, dict[str, dict[str, str]]] = {}
     for lang in LANGUAGES:
         path = content_dir / f"{lang}.toml"
         try:
@@ -62,9 +85,14 @@ def load_catalog(content_dir: Path = CONTENT_DIR) -> TextCatalog:
             raise CatalogError(f"{path}: cannot read texts: {error}") from error
         texts[lang] = _strings(path, data.get("text", {}))
         variants[lang] = _variant_lists(path, data.get("variants", {}))
+        plurals[lang] = _plural_tables(path, lang, data.get("plural", {}))
+        both = sorted(set(texts[lang]) & set(plurals[lang]))
+        if both:
+            raise CatalogError(f"{path}: {', '.join(both)} is both under [text] and under [plural]; keep one")
     _check_same_shape(texts, "text")
     _check_same_shape(variants, "variants")
-    return TextCatalog(texts, variants)
+    _check_same_shape(plurals, "plural")
+    return TextCatalog(texts, variants, plurals)
 
 
 def _strings(path: Path, table: Any) -> dict[str, str]:
@@ -84,6 +112,23 @@ def _variant_lists(path: Path, table: Any) -> dict[str, list[str]]:
         for text in value:
             _check_format(path, key, text)
     return {key: list(value) for key, value in table.items()}
+
+
+def _plural_tables(path: Path, lang: str, table: Any) -> dict[str, dict[str, str]]:
+    """Each entry has at least the forms the language's plural rules can ask for, and only known forms."""
+    if not isinstance(table, dict):
+        raise CatalogError(f"{path}: [plural] must be a table")
+    needed = set(Locale.parse(lang).plural_form.tags) | {"other"}
+    for key, forms in table.items():
+        if not isinstance(forms, dict) or not all(isinstance(v, str) and v.strip() for v in forms.values()):
+            raise CatalogError(f"{path}: plural '{key}' must be a table of non-empty texts (one = ..., other = ...)")
+        missing, unknown = sorted(needed - set(forms)), sorted(set(forms) - PLURAL_FORMS)
+        if missing or unknown:
+            raise CatalogError(f"{path}: plural '{key}' needs the forms {', '.join(sorted(needed))} (zero is optional)"
+                               f"; missing: {', '.join(missing) or '-'}; unknown: {', '.join(unknown) or '-'}")
+        for text in forms.values():
+            _check_format(path, key, text)
+    return {key: dict(forms) for key, forms in table.items()}
 
 
 def _check_format(path: Path, key: str, text: str) -> None:
@@ -111,6 +156,6 @@ def _check_same_shape(per_language: dict[str, dict[str, Any]], section: str) -> 
                 )
 
 
-def _names(value: str | list[str]) -> set[str]:
-    texts = value if isinstance(value, list) else [value]
+def _names(value: str | list[str] | dict[str, str]) -> set[str]:
+    texts = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
     return set().union(*(_placeholders(t) for t in texts))

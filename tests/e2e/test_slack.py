@@ -216,7 +216,7 @@ async def test_app_home_shows_own_figures_and_topics(bot):
     [published] = await bot.fake.wait_for("views.publish")
     assert published.args["user_id"] == USERS["anna"]
     text = json.dumps(published.args["view"], ensure_ascii=False)
-    assert "Je beantwoordde 1 vragen" in text and "#contracten" in text and "#privacy" in text
+    assert "Vragen die je beantwoordde: 1" in text and "#contracten" in text and "#privacy" in text
 
 
 async def test_data_export_as_a_file_and_deletion(bot):

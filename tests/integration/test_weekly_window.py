@@ -190,4 +190,5 @@ async def test_the_experts_own_summary_is_about_the_same_fixed_week(uow_factory)
     await planner.plan_due()
     [summary] = [m for m in await world.drain() if m.kind == MessageKind.WEEKLY_EXPERT]
     assert summary.person_id == world.people["bram"].id
-    assert "je beantwoordde 1 keer een vraag van een collega. 0 keer bevestigde je" in summary.text
+    assert "je hebt één vraag van een collega beantwoord." in summary.text
+    assert "bevestigde" not in summary.text  # confirmed after the week: no confirmation, and no "0 keer"

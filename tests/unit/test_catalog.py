@@ -25,7 +25,7 @@ def keys_used_in_code() -> set[str]:
 def test_every_key_the_code_uses_exists_in_both_languages():
     catalog = load_catalog()
     for lang in ("nl", "en"):
-        known = set(catalog.texts[lang]) | set(catalog.variants[lang])
+        known = set(catalog.texts[lang]) | set(catalog.variants[lang]) | set(catalog.plurals[lang])
         assert keys_used_in_code() - known == set()
 
 
@@ -56,3 +56,46 @@ def test_broken_toml_names_the_file(tmp_path):
     (tmp_path / "nl.toml").write_text("[text\n")
     with pytest.raises(CatalogError, match=r"nl\.toml"):
         load_catalog(tmp_path)
+
+
+def _with_plural(tmp_path: Path, nl: str, en: str) -> Path:
+    """The real content files plus one [plural] entry per language, appended at the end."""
+    shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
+    for lang, table in (("nl", nl), ("en", en)):
+        path = tmp_path / f"{lang}.toml"
+        path.write_text(path.read_text() + "\n" + table)
+    return tmp_path
+
+
+APPLES_NL = '[plural."test.apples"]\nzero = "Geen appels."\none = "Eén appel."\nother = "{count} appels."\n'
+APPLES_EN = '[plural."test.apples"]\none = "One apple for {who}."\nother = "{count} apples for {who}."\n'
+
+
+def test_a_count_picks_the_plural_form_by_the_language_rules(tmp_path):
+    catalog = load_catalog(_with_plural(tmp_path, APPLES_NL, APPLES_EN.replace(" for {who}", "")))
+    assert catalog.text("nl", "test.apples", count=0) == "Geen appels."
+    assert catalog.text("nl", "test.apples", count=1) == "Eén appel."
+    assert catalog.text("nl", "test.apples", count=2) == "2 appels."
+    assert catalog.text("en", "test.apples", count=0) == "0 apples."  # no zero form: the plural
+    assert catalog.text("en", "test.apples", count=1) == "One apple."
+
+
+def test_a_plural_entry_without_a_form_the_language_needs_stops_loading(tmp_path):
+    with pytest.raises(CatalogError, match=r"test\.apples.*one"):
+        load_catalog(_with_plural(tmp_path, APPLES_NL.replace('one = "Eén appel."\n', ""), APPLES_EN))
+
+
+def test_a_plural_entry_missing_in_one_language_stops_loading(tmp_path):
+    with pytest.raises(CatalogError, match=r"test\.apples"):
+        load_catalog(_with_plural(tmp_path, APPLES_NL, ""))
+
+
+def test_a_plural_placeholder_the_reference_does_not_use_stops_loading(tmp_path):
+    with pytest.raises(CatalogError, match="who"):
+        load_catalog(_with_plural(tmp_path, APPLES_NL, APPLES_EN))
+
+
+def test_a_plural_text_asked_for_without_a_count_fails_loudly(tmp_path):
+    catalog = load_catalog(_with_plural(tmp_path, APPLES_NL, APPLES_EN.replace(" for {who}", "")))
+    with pytest.raises(KeyError, match="count"):
+        catalog.text("nl", "test.apples")

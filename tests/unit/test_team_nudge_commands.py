@@ -60,7 +60,7 @@ def test_every_key_the_new_modules_use_exists():
     for name in ("handlers/team_nudges.py", "handlers/team_commands.py", "nudges/weekly.py", "handlers/answering.py"):
         used |= set(pattern.findall((ROOT / name).read_text()))
     for lang in ("nl", "en"):
-        known = set(CATALOG.texts[lang]) | set(CATALOG.variants[lang])
+        known = set(CATALOG.texts[lang]) | set(CATALOG.variants[lang]) | set(CATALOG.plurals[lang])
         assert used - known == set()
 
 

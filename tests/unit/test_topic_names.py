@@ -81,3 +81,11 @@ async def test_a_topic_stored_with_a_space_can_be_asked_for(world):
 def test_help_says_the_rule(locale, words, topic):
     help_text = CATALOG.text(locale, "help")
     assert f"'{words}'" in help_text and topic in help_text and "#" + normalise_topic(words) == topic
+
+
+async def test_removing_the_last_topic_says_none_are_left_instead_of_a_dash(world):
+    await world.say("lotte", "rol contracten")
+    removed = await world.say("lotte", "rol weg contracten")
+    assert removed.ok
+    assert removed.replies[0].text == CATALOG.text("nl", "topics.removed_last", removed="#contracten")
+    assert "-." not in removed.replies[0].text

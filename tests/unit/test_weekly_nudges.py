@@ -205,7 +205,7 @@ async def test_a_team_of_four_sees_no_figures_at_all(world):
     await ring(world, ["sanne", "anna", "lotte", "bram"], curt=True, outcome=Action.OUTCOME_CONFIRMED)
     text = await weekly_text(world)
     assert "minder dan 5 mensen" in text
-    assert "vragen via vraagbot" not in text and "kort of gehaast" not in text and "%" not in text
+    assert "vragen via vraagbot" not in text and "kortaf over" not in text and "%" not in text
 
 
 async def test_a_team_of_five_sees_figures_and_short_reply_figures(world):
@@ -217,8 +217,8 @@ async def test_a_team_of_five_sees_figures_and_short_reply_figures(world):
     await ask(world, "sanne", "lotte", curt=True, outcome=Action.OUTCOME_NEW_INFO)
     text = await weekly_text(world)
     assert "het team 6 vragen via vraagbot; 100% daarvan kreeg het label werk" in text
-    assert "83% van de vragen met een bekende uitkomst (5 van 6)" in text
-    assert "Bij 1 van de 6 beantwoorde vragen kwam het antwoord kort of gehaast over" in text
+    assert "Bij 5 van de 6 vragen met een bekende uitkomst (83%)" in text
+    assert "Bij één van de 6 beantwoorde vragen kwam het antwoord kortaf over" in text
 
 
 async def test_five_people_but_four_who_answered_hides_only_the_short_replies(world):
@@ -230,7 +230,7 @@ async def test_five_people_but_four_who_answered_hides_only_the_short_replies(wo
     await ask(world, "femke", "anna", curt=True)
     text = await weekly_text(world)
     assert "het team 5 vragen via vraagbot" in text
-    assert "kort of gehaast" not in text
+    assert "kortaf over" not in text
     assert "pas iets als minstens 5 verschillende mensen vragen beantwoordden" in text
 
 
@@ -254,7 +254,7 @@ async def test_recognition_lists_who_answered_alphabetically_without_those_who_o
     for expert in ("bram", "lotte", "anna", "bram", "bram"):  # Bram answers most: still no ranking
         await ask(world, "sanne", expert)
     text = await weekly_text(world)
-    assert "Dank aan Anna en Bram: zij beantwoordden" in text
+    assert "Dank aan Anna en Bram, die afgelopen week vragen van collega's beantwoordden" in text
     assert "Lotte" not in text and "Sanne" not in text
 
 
@@ -297,10 +297,10 @@ async def test_each_expert_gets_their_own_week_privately_with_focus_advice(world
     by_person = {m.person_id: m for m in sent}
     assert set(by_person) == {world.people["anna"].id, world.people["bram"].id}  # askers get no summary
     anna = by_person[world.people["anna"].id].text
-    assert "je beantwoordde 2 keer een vraag" in anna and "1 keer bevestigde je" in anna
+    assert "je hebt 2 vragen van collega's beantwoord. Eén antwoord bevestigde" in anna
     assert "2 vragen kwamen als urgent binnen terwijl je in focustijd zat" in anna
     bram = by_person[world.people["bram"].id].text
-    assert "you answered 1 of your colleagues' questions" in bram and "focus time" not in bram
+    assert "you answered one question from a colleague." in bram and "focus time" not in bram
     at(world, 2026, 11, 30, 11, 0)
     assert await plan_and_send(world) == []  # once per week
 
@@ -339,5 +339,5 @@ async def test_a_minimum_below_five_is_never_used(world):
     await ring(world, ["sanne", "anna", "lotte", "bram"], curt=True)
     at(world, 2026, 11, 30, 8, 0)
     [sent] = await plan_and_send(world, min_group_size=2)
-    assert "vragen via vraagbot" not in sent.text and "kort of gehaast" not in sent.text
+    assert "vragen via vraagbot" not in sent.text and "kortaf over" not in sent.text
     assert "minder dan 5 mensen" in sent.text
