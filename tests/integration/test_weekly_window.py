@@ -59,7 +59,7 @@ async def ring_of_five(world: World, people: list[str] = ANSWERERS) -> None:
 
 def short_reply_figures(figures: str, answered: int) -> bool:
     """Whether the short-reply figures are shown (they are about the people who answered)."""
-    return re.search(rf"(Bij \d+ van|Geen van) de {answered} beantwoorde vragen", figures) is not None
+    return re.search(rf"(Bij (\d+|één) van|Geen van) de {answered} beantwoorde vragen", figures) is not None
 
 
 async def curt_detected(world: World, question_id: int) -> bool:
