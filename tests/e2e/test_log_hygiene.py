@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import pty
 import subprocess
@@ -15,9 +14,9 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.logging_setup import configure_logging
 from tests.e2e import slack_requests as sr
 from tests.e2e.cli import VRAAGBOT, run_vraagbot
+from tests.e2e.log_capture import captured_logs
 from tests.e2e.loopback import until
 from tests.e2e.slack_bot import SECRET, USERS
 
@@ -28,14 +27,8 @@ MARKER = "VERTROUWELIJK-KOSTENPLAATS-4417"
 def debug_json_logs():
     """Our logging set-up at DEBUG, into a buffer (DEBUG may hold bodies; INFO and above may not). Ask for it
     before `slack`: as in `vraagbot serve`, bolt copies the root level into its loggers when the app is built."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    buffer = io.StringIO()
-    configure_logging("DEBUG", "json", secrets=[SECRET, "xoxb-test"])
-    root.handlers[0].setStream(buffer)
-    yield buffer
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    with captured_logs("DEBUG") as buffer:
+        yield buffer
 
 
 def info_and_above(buffer: io.StringIO) -> list[dict]:

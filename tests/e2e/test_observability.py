@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import socket
 
 import aiohttp
@@ -14,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bot.app import METRICS_KEY, create_app
-from bot.logging_setup import configure_logging
 from bot.runtime import build_runtime
 from bot.settings import load_settings
 from storage.migrate import downgrade_to, upgrade_to_head
 from storage.stats import COUNTED_OUTBOX_KINDS
 from tests.e2e import slack_requests as sr
+from tests.e2e.log_capture import captured_logs
 from tests.e2e.loopback import serving, until
 from tests.e2e.slack_bot import SECRET, USERS, running_slack_bot
 from tests.e2e.test_slack import quick_ask
@@ -45,14 +43,8 @@ async def bot(sqlite_database_url):
 @pytest.fixture
 def json_logs():
     """Our logging set-up, writing into a buffer; pytest's own handlers are put back afterwards."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    buffer = io.StringIO()
-    configure_logging("INFO", "json", secrets=[SECRET, "xoxb-test"])
-    root.handlers[0].setStream(buffer)
-    yield buffer
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    with captured_logs("INFO") as buffer:
+        yield buffer
 
 
 async def get(bot, path: str) -> tuple[int, str, dict[str, str]]:
