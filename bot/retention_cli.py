@@ -11,7 +11,7 @@ import click
 from bot.fatal import Fatal, database_errors, existing_sqlite_file
 from bot.settings import Settings
 from handlers.ports import TextBacklog
-from handlers.retention import RetentionReport, TextKind, apply_retention, preview_retention
+from handlers.retention import EVENT_IDS_KEPT, RetentionReport, TextKind, apply_retention, preview_retention
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision
 from storage.uow import make_uow_factory
@@ -42,6 +42,8 @@ def render(report: RetentionReport, *, dry_run: bool) -> list[str]:
         lines += [_line(kind, report.redacted[kind], report.found[kind]) for kind in TextKind]
     if report.unsent_kept:
         lines.append(f"Kept: {report.unsent_kept} unsent messages older than that; their text goes once they are sent.")
+    if not dry_run:  # the ids that only recognise a platform's resends: the run prunes them too
+        lines.append(f"Forgot {report.events_pruned} platform event ids older than {EVENT_IDS_KEPT.days} days.")
     lines.append("Tags, signals, outcomes, timings and counts stay.")
     return lines
 

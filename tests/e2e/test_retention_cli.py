@@ -56,6 +56,9 @@ async def fill(path) -> None:
         await world.drain()
         await world.reply("anna", new, NEW_REPLY)
         await world.drain()
+        async with world.uow() as uow:  # a resend id from long ago, and one from today
+            assert await uow.events.first_time("slack", "Ev-old", now - timedelta(days=30))
+            assert await uow.events.first_time("slack", "Ev-new", now)
 
     await with_world(path, work)
 
@@ -91,6 +94,7 @@ async def test_dry_run_then_retention_then_nothing_left(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "Removed the text of:" in run.stdout
     assert "question texts        2" in run.stdout and "reply texts           1" in run.stdout
+    assert "Forgot 1 platform event ids older than 3 days." in run.stdout
     after = all_text(db)
     assert OLD_QUESTION not in after
     assert OLD_REPLY not in after
