@@ -7,6 +7,8 @@ is not a number would each raise, and aiohttp or bolt would answer 500 (found by
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 from aiohttp import web
 from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
@@ -40,6 +42,11 @@ def refusal(body: str, headers: dict[str, str]) -> web.Response | None:
     return None
 
 
+def _where(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+
+
 def malformed() -> web.Response:
     return web.json_response({"error": "payload not understood"}, status=400)
 
@@ -52,7 +59,8 @@ async def refuse_malformed(error: Exception, response: BoltResponse | None) -> B
     if isinstance(error, NotStored):  # logged where it happened; Slack retries an event, shows a press failed
         return BoltResponse(status=503, body={"error": "not stored, try again"}) if response is not None else None
     if isinstance(error, MALFORMED):
-        log.warning("slack request refused: payload not understood (%s: %s)", type(error).__name__, error)
+        # The type and where it was raised, not the message: a ValueError's text can quote the payload.
+        log.warning("slack request refused: payload not understood (%s at %s)", type(error).__name__, _where(error))
         if response is not None:
             return BoltResponse(status=400, body={"error": "payload not understood"})
         return None
