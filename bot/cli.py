@@ -135,7 +135,7 @@ def shell(reset: bool) -> None:
     from bot.shell_runner import run_shell
 
     settings = _settings()
-    with database_errors(settings.database_url):  # run_shell migrates too; here its failures are one line
+    with database_errors(settings.database_url):  # here, so that its failures are one line
         asyncio.run(run_migrations(settings))
     asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty(), reset=reset))
 

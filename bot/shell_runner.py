@@ -10,7 +10,7 @@ from typing import TextIO
 import click
 from sqlalchemy.engine import make_url
 
-from bot.runtime import build_runtime, migrate
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.shell import CLOCK_STEP, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPlatform, ShellPresence
 from nudges.planner import WeeklyPlanner
@@ -19,8 +19,8 @@ LOG_FILE = "vraagbot-shell.log"
 
 
 async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, reset: bool = False) -> None:
+    """On a migrated database: `vraagbot shell` migrates first, where a failure is one line."""
     log_file = _log_to_file(settings.database_url)
-    await migrate(settings)
     clock = ShellClock()
     presence = ShellPresence(clock)
     messenger = ShellMessenger(click.echo)
