@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 from collections import Counter
@@ -37,7 +38,8 @@ from handlers.curtness_features import extract
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_PATH = ROOT / "handlers" / "curtness_model.json"
-DEFAULT_EXTERNAL = Path("/work/shared/eval")
+# The external labelled sets are not in the repository (their licences differ): point at their folder.
+EXTERNAL_ENV = "VRAAGBOT_CURTNESS_EXTERNAL"
 SEED = 7
 QUESTION_DROP = 0.2  # share of training replies seen without their question (run time may not have one)
 MIN_DF = 3  # a feature must occur in this many training texts
@@ -214,7 +216,8 @@ def _auc(model: dict[str, Any], records: list[dict]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--external-root", type=Path, default=DEFAULT_EXTERNAL)
+    parser.add_argument("--external-root", type=Path, default=Path(os.environ.get(EXTERNAL_ENV, "external-eval")),
+                        help=f"folder of the external labelled sets (default: ${EXTERNAL_ENV} or ./external-eval)")
     parser.add_argument("--cross-domain", action="store_true")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--share", type=float, help="skip the grid: use this external share (with --c)")

@@ -29,7 +29,7 @@ from aiohttp import web
 from tests.e2e.loopback import LoopbackServer
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
-BLOCKED_FIXTURE = Path("/work/shared/fixtures/teams/proactive_blocked_403.docs_example.http")
+BLOCKED_FIXTURE = Path(__file__).resolve().parents[1] / "data/fixtures/teams/proactive_blocked_403.docs_example.http"
 PREFIX = "/teams/"
 # Kinds of request, as recorded in `Sent.kind`.
 REPLY, SEND, UPDATE, DELETE, CREATE, MEMBERS = "reply", "send", "update", "delete", "create", "members"

@@ -18,7 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack
 
-FIXTURES = Path("/work/shared/fixtures/slack")
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "slack"
 
 
 @pytest.fixture
