@@ -84,6 +84,26 @@ class SlackSendError(TransientSendError):
         self.outcome_unknown = outcome_unknown
 
 
+class _SafeForDeliveries:
+    """An SDK retry handler that does not retry a delivering call whose attempt may have arrived: the
+    SDK would post it a second time. Such a send fails instead, noted as in doubt, and the outbox looks
+    it up (find_delivered) before it sends again. A call never made, or any other method, retries."""
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if request.url.endswith(DELIVERING) and outcome_unknown(response, error):
+            return False
+        return await super()._can_retry_async(  # type: ignore[misc]
+            state=state, request=request, response=response, error=error)
+
+
+class SafeConnectionErrorRetry(_SafeForDeliveries, AsyncConnectionErrorRetryHandler):
+    pass
+
+
+class SafeServerErrorRetry(_SafeForDeliveries, AsyncServerErrorRetryHandler):
+    pass
+
+
 class CountRateLimits(AsyncRetryHandler):
     """Never retries itself; counts every 429 for /metrics before the SDK's own handler waits it out."""
 
@@ -193,13 +213,14 @@ class SharedSessionClient(AsyncWebClient):
 def make_client(token: str, base_url: str, *, posts: PostPacer | None = None,
                 connections: int = CONNECTIONS) -> SharedSessionClient:
     """The SDK's own retry handlers: wait out a 429's Retry-After (posts then queue at ``posts``
-    again), retry connection and 5xx errors. One shared session; close it with ``close()``."""
+    again), retry connection and 5xx errors (a post only when it surely did not arrive). One shared
+    session; close it with ``close()``."""
     handlers: list[AsyncRetryHandler] = [
         NoteUnknownOutcomes(),
         CountRateLimits(),
         PacedRateLimitRetry(posts) if posts is not None else AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        SafeConnectionErrorRetry(max_retry_count=2),
+        SafeServerErrorRetry(max_retry_count=2),
     ]
     return SharedSessionClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
                                retry_handlers=handlers, timeout=10, connections=connections)

@@ -79,6 +79,7 @@ class _Fault:
     limited: bool = False
     delay: float = 0.0  # answer only after this many seconds
     accept: bool = False  # with a delay: carry the call out first (a response lost, not a request)
+    carried_out: bool = False  # carry the call out, then answer with the error all the same
 
 
 def _truthy(value: Any) -> bool:
@@ -162,8 +163,10 @@ class FakeSlack(LoopbackServer):
         body = {"ok": False, "error": "ratelimited"}
         self._add_fault(method, times, _Fault(429, body, {"Retry-After": str(retry_after)}, limited=True))
 
-    def fail(self, method: str, status: int = 500, times: int = 1) -> None:
-        self._add_fault(method, times, _Fault(status, "Internal Server Error" if status >= 500 else "Error"))
+    def fail(self, method: str, status: int = 500, times: int = 1, *, carried_out: bool = False) -> None:
+        """``carried_out``: Slack did the work and still answers the error (its internal_error can mean that)."""
+        self._add_fault(method, times, _Fault(status, "Internal Server Error" if status >= 500 else "Error",
+                                              carried_out=carried_out))
 
     def error(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
         self._add_fault(method, times, _Fault(200, {"ok": False, "error": error}))
@@ -228,9 +231,10 @@ class FakeSlack(LoopbackServer):
         if faults:
             fault = faults.pop(0)
             call.limited = fault.limited
-            if fault.accept:
+            if fault.accept or fault.carried_out:
                 handler = getattr(self, "_api_" + method.replace(".", "_"), None)
                 answer = handler(call.args) if handler else {"ok": True}
+            if fault.accept:
                 await asyncio.sleep(fault.delay)
                 return web.json_response(answer)
             await asyncio.sleep(fault.delay)
