@@ -15,7 +15,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 import structlog
@@ -91,6 +91,8 @@ class InboxWorkers:
         self._poll = poll_seconds
         self._runners: dict[str, InboxRunner] = {}
         self._running: dict[int, asyncio.Task[None]] = {}
+        # Leases this pool holds: request id -> (the attempt claimed, when the lease was last set).
+        self._leases: dict[int, tuple[int, datetime]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -174,6 +176,7 @@ class InboxWorkers:
             self._wake.clear()  # before claiming: a request stored meanwhile wakes the next round
             try:
                 await self._look_at_backlog()
+                await self._renew_leases()
                 await self._fill()
                 await self._prune_now_and_then()
             except Exception as error:  # the database away, most likely: keep trying
@@ -207,12 +210,34 @@ class InboxWorkers:
         async with self._writer(), self._engine.begin() as connection:
             claimed = await inbox.claim(connection, now=self._clock.now(), lease=self._lease, limit=free)
         for request in claimed:
+            self._leases[request.id] = (request.attempts, self._clock.now())
+            if request.id in self._running:  # our lease ran out and we took it back: the run goes on
+                continue
             task = asyncio.create_task(self._work(request), name=f"inbox-{request.id}")
             self._running[request.id] = task
             task.add_done_callback(lambda _t, rid=request.id: self._done(rid))
 
+    async def _renew_leases(self) -> None:
+        """A request running for a third of its lease gets a new one: a slow request (a platform call that
+        takes long, the database slow) is not run a second time by another replica, nor out of its
+        person's order. A lease that ran out anyway (this replica hung) is not taken back here."""
+        now = self._clock.now()
+        due = {rid: attempt for rid, (attempt, since) in self._leases.items()
+               if rid in self._running and now - since >= self._lease / 3}
+        if not due:
+            return
+        async with self._writer(), self._engine.begin() as connection:
+            renewed = await inbox.renew(connection, due, now=now, lease=self._lease)
+        for rid in due:
+            if rid in renewed:
+                self._leases[rid] = (due[rid], now)
+            else:
+                self._leases.pop(rid, None)
+                log.warning("inbox: request %s ran past its lease; another worker may run it too", rid)
+
     def _done(self, request_id: int) -> None:
         self._running.pop(request_id, None)
+        self._leases.pop(request_id, None)
         self._wake.set()  # a worker is free, and that person's next request may now run
 
     async def _prune_now_and_then(self) -> None:

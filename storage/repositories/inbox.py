@@ -100,6 +100,21 @@ async def release(executor: Executor, request_ids: list[int]) -> None:
             .values(lease_until=None).execution_options(synchronize_session=False))
 
 
+async def renew(executor: Executor, held: dict[int, int], *, now: datetime, lease: timedelta) -> set[int]:
+    """Extend the leases of requests still running here (``held``: request id -> the attempt we claimed),
+    so a slow one is not claimed again elsewhere. Only a lease that has not run out and is still that
+    attempt's: once it ran out another worker may hold the request. Returns the ids renewed."""
+    renewed: set[int] = set()
+    for request_id, attempt in held.items():
+        result = await executor.execute(
+            update(InboxRequest).where(InboxRequest.id == request_id, InboxRequest.done_at.is_(None),
+                                       InboxRequest.attempts == attempt, InboxRequest.lease_until >= now)
+            .values(lease_until=now + lease).execution_options(synchronize_session=False))
+        if affected(result) == 1:
+            renewed.add(request_id)
+    return renewed
+
+
 async def postpone(executor: Executor, request_id: int, *, until: datetime) -> None:
     """Leave a request that failed for a reason other than the database to a later claim."""
     await executor.execute(

@@ -293,6 +293,30 @@ async def test_a_run_whose_lease_ran_out_keeps_nothing_when_another_finished_fir
         assert await p.effects() == ["ask#2"]
 
 
+async def test_a_slow_request_keeps_its_lease_and_runs_once_and_in_order(engine: AsyncEngine) -> None:
+    """A request that runs longer than its lease (a slow platform call) while its pool is alive: the pool
+    renews the lease, so another pool neither runs it again nor runs that person's next request first."""
+    async with pools(engine) as p:
+        slow = Runner(p.clock)
+        slow.gates = {"ask": asyncio.Event()}
+        first = p.pool(slow, size=1)
+        await p.put(first, "ask")
+        await p.put(first, "ask-2")  # the same person's next one
+        await eventually(lambda: "start ask" in slow.log)
+        for _ in range(4):  # twice the lease in all, a third of it at a time
+            p.clock.advance(LEASE_SECONDS / 3)
+            await p.until_row("ask", lambda row: row.lease_until > p.clock.now() + timedelta(seconds=LEASE_SECONDS / 2))
+        other = Runner(p.clock)
+        second = p.pool(other)
+        await asyncio.sleep(0.3)  # several claim rounds of the second pool (poll 0.05 s)
+        assert other.runs == []
+        slow.gates["ask"].set()
+        await p.until_row("ask-2", lambda row: row.done_at is not None)
+        assert await p.effects() == ["ask#1", "ask-2#1"]
+        assert [name for name, _ in slow.runs + other.runs].count("ask") == 1
+        assert await first.drain(30) and await second.drain(30)
+
+
 async def test_drain_says_so_when_work_is_left(engine: AsyncEngine) -> None:
     async with pools(engine) as p:
         workers = p.pool(Runner(p.clock), start=False)
