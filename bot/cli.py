@@ -140,20 +140,37 @@ def shell(reset: bool) -> None:
     asyncio.run(run_shell(settings, sys.stdin, interactive=sys.stdin.isatty(), reset=reset))
 
 
-@main.command("teams-package", help="Build the Teams app package (manifest.json and icons, zipped) to upload.")
+@main.command("teams-package", help="Build the Teams app package (manifest.json, en.json and icons, zipped) to "
+              "upload. Who publishes it and its privacy and terms pages are required: Teams shows them to everyone "
+              "who installs the app.")
 @click.option("--app-id", default=None, help="the bot's Microsoft app id (default: MICROSOFT_APP_ID)")
+@click.option("--developer-name", default=None, help="who publishes the app (default: VRAAGBOT_TEAMS_DEVELOPER_NAME)")
+@click.option("--website-url", default=None, help="their https website (default: VRAAGBOT_TEAMS_WEBSITE_URL)")
+@click.option("--privacy-url", default=None, help="the https privacy statement (default: VRAAGBOT_TEAMS_PRIVACY_URL)")
+@click.option("--terms-url", default=None, help="the https terms of use (default: VRAAGBOT_TEAMS_TERMS_URL)")
 @click.option("--out", default="vraagbot-teams.zip", show_default=True, type=click.Path(dir_okay=False),
               help="where to write the zip")
-def teams_package(app_id: str | None, out: str) -> None:
+def teams_package(app_id: str | None, developer_name: str | None, website_url: str | None, privacy_url: str | None,
+                  terms_url: str | None, out: str) -> None:
     from pathlib import Path
 
-    from bot.teams.package import build_package
+    from bot.teams.package import PackageError, Publisher, build_package
+    from nudges.texts.catalog import load_catalog
 
-    app_id = app_id or _settings().microsoft_app_id
+    settings = _settings()
+    app_id = app_id or settings.microsoft_app_id
     if not app_id:
         click.echo("vraagbot: give --app-id or set MICROSOFT_APP_ID (the Azure Bot's app id)", err=True)
         sys.exit(2)
-    path = build_package(app_id, Path(out))
+    try:
+        publisher = Publisher.checked(name=developer_name or settings.teams_developer_name,
+                                      website_url=website_url or settings.teams_website_url,
+                                      privacy_url=privacy_url or settings.teams_privacy_url,
+                                      terms_url=terms_url or settings.teams_terms_url)
+        path = build_package(app_id, publisher, load_catalog(), Path(out))
+    except PackageError as error:
+        click.echo(f"vraagbot: no package written:\n{error}", err=True)
+        sys.exit(2)
     click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
 
 

@@ -8,6 +8,8 @@ import asyncio
 import csv
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -17,8 +19,12 @@ import click
 from bot.fatal import database_errors, existing_sqlite_file
 from bot.settings import Settings
 from handlers.context import Policy
+from handlers.impact import MAX_MONTHS
+from handlers.insights import PRIVACY_FLOOR
+from handlers.models import LOCALES
 from handlers.ports import UnitOfWork, UnitOfWorkFactory, WorkspaceRecord
 from handlers.weeks import team_time_zone
+from nudges.charts import chart_week, make_chart, render_png
 from nudges.planner import preview
 from nudges.texts.catalog import load_catalog
 from nudges.weekly import HistoryWeek, weekly_history
@@ -85,37 +91,68 @@ async def _workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
     return None
 
 
+@dataclass(frozen=True)
+class TeamReport:
+    """What `vraagbot report` found about one team: enough for the chart, the CSV and the summary line."""
+
+    name: str
+    locale: str  # the team's language: its weekly message's, else the default
+    history: list[HistoryWeek]
+
+
+async def team_language(uow: UnitOfWork, workspace_id: int) -> str | None:
+    """The language the team reads its weekly message in: that of its oldest channel setting that is
+    on (the same one `vraagbot nudges preview` picks), or of any setting; None without one."""
+    settings = [s for s in await uow.team_schedules.enabled() if s.workspace_id == workspace_id]
+    return settings[0].language if settings else None
+
+
+async def gather_report(uow_factory: UnitOfWorkFactory, settings: Settings, team: str, weeks: int,
+                        language: str | None, now: datetime) -> TeamReport | None:
+    async with uow_factory() as uow:
+        workspace = await _workspace(uow, team)
+        if workspace is None:
+            return None
+        locale = language or await team_language(uow, workspace.id) or settings.default_language
+        history = await weekly_history(uow, workspace.id, weeks, now, team_time_zone(_policy(settings)))
+        return TeamReport(workspace.name, locale, history)
+
+
 @click.command(help="Write the team's weekly trend (questions, share werk, share confirmation) over its last "
-                    "whole weeks as a PNG chart and the same figures as CSV next to it.")
+                    "whole weeks as a PNG chart, in the team's language, and the same figures as CSV next to it.")
 @click.option("--team", required=True, help="workspace: our id, slack:T0123ABCD, or the platform's id")
 @click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 260), help="how many weeks")
-@click.option("--out", default="report.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="PNG file to write; the CSV gets the same name with .csv")
-def report_command(team: str, weeks: int, out: Path) -> None:
+@click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file to write (default report.png, with --impact impact.png); the CSV gets the same name "
+                   "with .csv")
+@click.option("--language", type=click.Choice(LOCALES), default=None,
+              help="language of the chart; default: that of the team's weekly message, else VRAAGBOT_DEFAULT_LANGUAGE")
+@click.option("--impact", is_flag=True,
+              help="is it working? the impact report (docs/impact.md) over whole calendar months instead")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, MAX_MONTHS),
+              help="with --impact: how many whole calendar months")
+def report_command(team: str, weeks: int, out: Path | None, language: str | None, impact: bool, months: int) -> None:
     from bot.cli import _settings
     from bot.runtime import SystemClock
 
+    if impact:
+        from bot.impact_cli import run
+
+        run(team, months, out or Path("impact.png"), language)
+        return
+    out = out or Path("report.png")
     settings = _settings()
-
-    async def gather(uow_factory: UnitOfWorkFactory) -> tuple[str, list[HistoryWeek]] | None:
-        async with uow_factory() as uow:
-            workspace = await _workspace(uow, team)
-            if workspace is None:
-                return None
-            history = await weekly_history(uow, workspace.id, weeks, SystemClock().now(),
-                                           team_time_zone(_policy(settings)))
-            return workspace.name, history
-
-    found = _run(settings, gather)
-    if found is None:
+    now = SystemClock().now()
+    report = _run(settings, lambda uow: gather_report(uow, settings, team, weeks, language, now))
+    if report is None:
         click.echo(f"vraagbot: no workspace {team!r}; use our id, or slack:<team id> / teams:<tenant id>", err=True)
         sys.exit(1)
-    name, history = found
     csv_path = out.with_suffix(".csv")
-    write_csv(csv_path, history, settings.min_group_size)
-    write_chart(out, name, history, settings.min_group_size)
-    click.echo(f"wrote {out} and {csv_path} ({weeks} whole weeks up to {history[-1].week}; weeks with fewer "
-               f"than {settings.min_group_size} people involved are left empty)")
+    write_csv(csv_path, report.history, settings.min_group_size)
+    write_chart(out, report, settings.min_group_size)
+    minimum = max(settings.min_group_size, PRIVACY_FLOOR)
+    click.echo(f"wrote {out} and {csv_path} ({weeks} whole weeks up to {report.history[-1].week}, in "
+               f"{report.locale}; weeks with questions among fewer than {minimum} people are marked hidden)")
 
 
 def _shown(week: HistoryWeek, min_group_size: int) -> bool:
@@ -127,6 +164,7 @@ def _pct(share: float | None) -> str:
 
 
 def write_csv(path: Path, history: list[HistoryWeek], min_group_size: int) -> None:
+    """Column names stay English and fixed whatever the team's language: scripts read this file."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["week", "week_start", "questions", "share_werk_pct", "share_confirmed_pct", "shown"])
@@ -139,37 +177,8 @@ def write_csv(path: Path, history: list[HistoryWeek], min_group_size: int) -> No
                 writer.writerow([week.week, week.start.isoformat(), "", "", "", "no"])
 
 
-def write_chart(path: Path, team: str, history: list[HistoryWeek], min_group_size: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    nan = float("nan")
-    labels = [w.week.split("-")[1] for w in history]
-    shown = [_shown(w, min_group_size) for w in history]
-    asked = [w.figures.asked if ok else 0 for w, ok in zip(history, shown, strict=True)]
-
-    def share(value: float | None, ok: bool) -> float:
-        return value * 100 if ok and value is not None else nan
-
-    werk = [share(w.figures.share_werk, ok) for w, ok in zip(history, shown, strict=True)]
-    confirmed = [share(w.figures.share_confirmed, ok) for w, ok in zip(history, shown, strict=True)]
-
-    figure, left = plt.subplots(figsize=(10, 5), dpi=100)
-    try:
-        left.bar(labels, asked, color="#9ecae1", label="questions asked")
-        left.set_ylabel("questions per week")
-        right = left.twinx()
-        right.plot(labels, werk, marker="o", color="#31a354", label="share werk (%)")
-        right.plot(labels, confirmed, marker="s", color="#e6550d", label="share confirmation (%)")
-        right.set_ylim(0, 105)
-        right.set_ylabel("% of questions")
-        handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-        left.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize="small")
-        left.set_title(f"vraagbot: {team}, last {len(history)} weeks (weeks with fewer than {min_group_size} "
-                       "people are left empty)", fontsize="medium")
-        figure.tight_layout()
-        figure.savefig(path, format="png")
-    finally:
-        plt.close(figure)
+def write_chart(path: Path, report: TeamReport, min_group_size: int) -> None:
+    """The same chart the monthly post sends (nudges.charts), over the report's weeks."""
+    weeks = [chart_week(h.week, h.start, h.figures, min_group_size) for h in report.history]
+    chart = make_chart(load_catalog(), report.locale, weeks, team=report.name, min_group_size=min_group_size)
+    path.write_bytes(render_png(chart))

@@ -10,6 +10,7 @@ import click
 
 from bot.fatal import Fatal, database_errors, existing_sqlite_file
 from bot.settings import Settings
+from handlers.impact import VARIANTS_KEPT
 from handlers.ports import TextBacklog
 from handlers.retention import EVENT_IDS_KEPT, RetentionReport, TextKind, apply_retention, preview_retention
 from storage.engine import create_engine
@@ -44,6 +45,9 @@ def render(report: RetentionReport, *, dry_run: bool) -> list[str]:
         lines.append(f"Kept: {report.unsent_kept} unsent messages older than that; their text goes once they are sent.")
     if not dry_run:  # the ids that only recognise a platform's resends: the run prunes them too
         lines.append(f"Forgot {report.events_pruned} platform event ids older than {EVENT_IDS_KEPT.days} days.")
+        if report.variants_cleared:  # only after two years: which reframing text a message was (docs/impact.md)
+            lines.append(f"Cleared the text variant of {report.variants_cleared} messages older than "
+                         f"{VARIANTS_KEPT.days} days.")
     lines.append("Tags, signals, outcomes, timings and counts stay.")
     return lines
 

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from bot.teams.registration import TeamsRegistration
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
-from handlers.ports import Clock, PersonRecord, UnitOfWorkFactory
+from handlers.ports import Clock, PersonRecord, Recheck, UnitOfWorkFactory
 from handlers.retention import RetentionReport, apply_retention
 from nudges.delivery.outbox import OutboxDispatcher
 from nudges.delivery.scheduler import DeliveryScheduler
+from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
 from nudges.texts.catalog import TextCatalog, load_catalog
 from storage.engine import create_engine
@@ -57,6 +58,11 @@ class PresenceRouter:
     async def focus_until(self, person: PersonRecord, platform: str) -> datetime | None:
         presence = self._platforms.presence(platform)
         return await presence.focus_until(person, platform) if presence else None
+
+    def recheck(self, platform: str) -> Recheck | None:
+        """The platform's Recheck when its presence gives no end time (handlers.ports.RecheckingPresence)."""
+        recheck = getattr(self._platforms.presence(platform), "recheck", None)
+        return recheck(platform) if recheck is not None else None
 
 
 class PlatformRouter:
@@ -154,7 +160,9 @@ def build_runtime(
     clock = clock or SystemClock()
     # Filled below, once the handlers' dependencies exist: the routers look platforms up per message.
     registry = Platforms()
-    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, registry), clock, hooks=delivery_hooks(clock, catalog),
+    presence = PresenceRouter(registry)
+    dispatcher = OutboxDispatcher(uow, PlatformRouter(uow, registry), clock,
+                                  hooks=delivery_hooks(clock, catalog, presence, uow),
                                   lease=timedelta(seconds=settings.outbox_lease_seconds),
                                   concurrency=settings.outbox_concurrency,
                                   lookup_seconds=settings.outbox_lookup_seconds)
@@ -167,12 +175,13 @@ def build_runtime(
     async def retention() -> RetentionReport:
         return await apply_retention(uow, retention_clock, settings.text_retention_days)
 
+    monthly = MonthlyPlanner(uow, clock, catalog, policy, grace=timedelta(hours=settings.nudge_grace_hours))
     scheduler = DeliveryScheduler(dispatcher, settings.outbox_tick_seconds, planner=planner,
-                                  plan_seconds=settings.nudge_plan_seconds, retention=retention)
+                                  plan_seconds=settings.nudge_plan_seconds, retention=retention, monthly=monthly)
     deps = Deps(
         uow=uow,
         clock=clock,
-        presence=PresenceRouter(registry),
+        presence=presence,
         catalog=catalog,
         policy=policy,
         on_queued=scheduler.kick,

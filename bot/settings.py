@@ -169,11 +169,73 @@ class Settings(BaseSettings):
         default="", description="comma-separated Microsoft tenant ids whose Teams activities are served (the "
         "conversation's tenantId, else channelData.tenant.id); others get 403. Empty: any tenant",
     )
+    # What `vraagbot teams-package` writes into the Teams app package (issue 13): who publishes the app, where
+    # its privacy statement and terms are. Teams shows them to everyone who installs it; no default, because a
+    # made-up address there would be a promise nobody keeps.
+    teams_developer_name: str | None = Field(
+        default=None, description="the organisation that publishes the Teams app (the package's developer.name)",
+    )
+    teams_website_url: str | None = Field(default=None, description="that organisation's https website")
+    teams_privacy_url: str | None = Field(
+        default=None, description="the https page with the privacy statement for vraagbot (what it stores, who "
+        "sees what); linked from the app's page in Teams",
+    )
+    teams_terms_url: str | None = Field(default=None, description="the https page with the terms of use")
+    # Focus time in Teams through Microsoft Graph presence, and the people picker (issue 13)
+    teams_presence: bool = Field(
+        default=True, description="true: a non-urgent question waits while the expert's Teams presence is Do not "
+        "disturb (Focusing), Presenting or in a call. Needs the Graph application permission Presence.Read.All; "
+        "without it the bot logs that once and delivers at once, as with false",
+    )
+    teams_focus_max_hold_minutes: float = Field(
+        default=120.0, gt=0, le=24 * 60, description="Teams gives no end to a busy presence, so a held question is "
+        "looked at again at ever longer steps and delivered after at most this many minutes, busy or not",
+    )
+    teams_focus_recheck_minutes: float = Field(
+        default=10.0, gt=0, description="the first look again at a held Teams question, minutes after asking; each "
+        "next step is as long as it has waited so far",
+    )
+    teams_roster_refresh_minutes: float = Field(
+        default=360.0, ge=0, description="a Teams activity without the sender's name (an install, a card's invoke) "
+        "looks the name up in the team or chat roster at most this often per person; messages carry it anyway",
+    )
+    teams_owners_are_admins: bool = Field(
+        default=True, description="with VRAAGBOT_TEAM_NUDGE_ADMINS_ONLY: a team's owners may change its channels' "
+        "weekly message. Asked of Microsoft Graph (application permission TeamMember.Read.Group, granted per "
+        "team, or TeamMember.Read.All) with the Graph credentials (VRAAGBOT_GRAPH_APP_ID, else MICROSOFT_APP_ID); "
+        "without them or that permission nobody counts as admin",
+    )
+    graph_app_id: str | None = Field(
+        default=None, description="the app registration whose application permissions Graph is asked with. "
+        "Default: MICROSOFT_APP_ID (the bot's own); set it only for another registration, or for a local fake",
+    )
+    graph_app_password: SecretStr | None = Field(
+        default=None, description="that registration's client secret. Default: MICROSOFT_APP_PASSWORD",
+    )
+    graph_url: str = Field(
+        default="https://graph.microsoft.com", description="Microsoft Graph (another cloud's, e.g. "
+        "https://graph.microsoft.us, or a local fake)",
+    )
+    graph_login_url: str = Field(
+        default="https://login.microsoftonline.com", description="where app-only Graph tokens come from, per "
+        "tenant (another cloud's, e.g. https://login.microsoftonline.us, or a local fake; https only)",
+    )
+    graph_ca_file: str | None = Field(
+        default=None, description="a CA bundle to trust for Graph and its login besides the system's (a TLS-"
+        "inspecting proxy, or a local fake)",
+    )
+    graph_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=30, description="one Graph call; a slower answer counts as no answer (delivered now)",
+    )
+    graph_calls_per_30_seconds: int = Field(
+        default=1500, gt=0, description="Graph calls per tenant per 30 s this replica makes at most (Graph allows "
+        "1,500 presence calls per 30 s per tenant: split it over the replicas); over it, questions go out at once",
+    )
 
     def secret_values(self) -> list[str]:
         """Every secret this process knows, so the log filter can mask it wherever it turns up."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.microsoft_app_password,
-                   self.metrics_token]
+                   self.metrics_token, self.graph_app_password]
         values = [s.get_secret_value() for s in secrets if s is not None]
         password = make_url(self.database_url).password if "://" in self.database_url else None
         return values + ([str(password)] if password else [])

@@ -127,11 +127,12 @@ async def mark_outcome(deps: Deps, actor: Actor, question_id: int, outcome: Outc
             await uow.signals.add(question_id=question.id, subject_id=asker.id, reporter_id=asker.id,
                                   kind=SignalKind.CONFIRMATION_ONLY, created_at=now)
             if not await _encourage_autonomy(uow, deps, asker, question):
-                text = deps.catalog.variant(asker.locale, "nudge.confirmation",
-                                            await rotation_seed(uow, asker.id, MessageKind.NUDGE_CONFIRMATION))
+                seed = await rotation_seed(uow, asker.id, MessageKind.NUDGE_CONFIRMATION)
+                text = deps.catalog.variant(asker.locale, "nudge.confirmation", seed)
                 await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CONFIRMATION, text,
                                                              person_id=asker.id, question_id=question.id),
-                            period=f"q{question.id}")
+                            period=f"q{question.id}",
+                            variant=deps.catalog.variant_number(asker.locale, "nudge.confirmation", seed))
         reply = deps.catalog.text(asker.locale, f"outcome.{outcome}_thanks", id=question.id)
     await deps.on_queued()
     return Result(replies=[OutgoingMessage(MessageKind.REPLY, reply, person_id=asker.id,
@@ -148,11 +149,11 @@ async def _encourage_autonomy(uow: UnitOfWork, deps: Deps, asker: PersonRecord, 
     streak = next((i for i, q in enumerate(recent) if q.outcome != Outcome.CONFIRMED), len(recent))
     if streak != AUTONOMY_STREAK:
         return False
-    text = deps.catalog.variant(asker.locale, "nudge.autonomy",
-                                await rotation_seed(uow, asker.id, MessageKind.NUDGE_AUTONOMY),
-                                topic=question.topic, count=AUTONOMY_STREAK)
+    seed = await rotation_seed(uow, asker.id, MessageKind.NUDGE_AUTONOMY)
+    text = deps.catalog.variant(asker.locale, "nudge.autonomy", seed, topic=question.topic, count=AUTONOMY_STREAK)
     await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_AUTONOMY, text, person_id=asker.id,
-                                                 question_id=question.id), period=f"q{question.id}")
+                                                 question_id=question.id), period=f"q{question.id}",
+                variant=deps.catalog.variant_number(asker.locale, "nudge.autonomy", seed))
     return True
 
 
@@ -178,4 +179,5 @@ async def _queue_curt_nudge(uow: UnitOfWork, deps: Deps, asker: PersonRecord, ex
         seed = await rotation_seed(uow, asker.id, MessageKind.NUDGE_CURT)
     text = deps.catalog.variant(asker.locale, "nudge.curt", seed, expert=name)
     await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_CURT, text, person_id=asker.id,
-                                                 question_id=question.id), period=f"q{question.id}")
+                                                 question_id=question.id), period=f"q{question.id}",
+                variant=deps.catalog.variant_number(asker.locale, "nudge.curt", seed))

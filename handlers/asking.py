@@ -8,6 +8,7 @@ from datetime import datetime
 from handlers.actions import held_buttons, tag_buttons
 from handlers.context import Actor, Deps
 from handlers.errors import InvalidInput, NotFound
+from handlers.focus import next_look, recheck_of
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import (
     MAX_ASSESSMENT_CHARS,
@@ -104,6 +105,10 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
                                                             for t in await uow.topics.list_for(expert.id)}
         now = deps.clock.now()
         held_until = focus_end if focus_end and not request.urgent else None
+        # No end time known (Teams): held until a first look, then looked at again (handlers.focus).
+        recheck = recheck_of(deps.presence, actor.platform) if held_until else None
+        if held_until and recheck:
+            held_until = next_look(now, now, held_until, recheck)
 
         # Every thread carries a tag: asking an expert is work unless the expert says otherwise.
         question = await uow.questions.add(
@@ -125,10 +130,11 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
             tagged_at=now,
         )
 
-        await queue(uow, deps.clock, _to_expert(deps.catalog, question, asker, expert, in_role),
+        await queue(uow, deps.clock, question_for_expert(deps.catalog, question, asker, expert, in_role),
                     period=f"q{question.id}", due_at=held_until)
         if held_until:
-            notice = deps.catalog.text(asker.locale, "ask.delivered_after_focus", expert=expert.display_name)
+            notice_key = "ask.delivered_after_busy" if recheck else "ask.delivered_after_focus"
+            notice = deps.catalog.text(asker.locale, notice_key, expert=expert.display_name)
             await queue(uow, deps.clock, OutgoingMessage(MessageKind.QUESTION_NOTICE, notice, person_id=asker.id,
                                                          question_id=question.id),
                         period=f"q{question.id}", due_at=held_until)
@@ -137,8 +143,10 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
                                         expert=expert.display_name, topic=request.topic)
             await queue(uow, deps.clock, OutgoingMessage(MessageKind.NUDGE_IN_ROLE, text, person_id=asker.id,
                                                          question_id=question.id),
-                        period=f"q{question.id}")
-        reply = _confirmation(deps.catalog, asker, expert, question, held_until, now)
+                        period=f"q{question.id}",
+                        variant=deps.catalog.variant_number(asker.locale, "nudge.in_role", seed))
+        latest = now + recheck.bound if held_until and recheck else None
+        reply = _confirmation(deps.catalog, asker, expert, question, held_until, now, latest=latest)
     await deps.on_queued()
     return Result(replies=[reply], question_id=question.id)
 
@@ -164,8 +172,8 @@ async def _still_there(uow: UnitOfWork, deps: Deps, actor: Actor, asker: PersonR
     return asker, expert, seed
 
 
-def _to_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, expert: PersonRecord,
-               in_role: bool) -> OutgoingMessage:
+def question_for_expert(catalog: Catalog, question: QuestionRecord, asker: PersonRecord, expert: PersonRecord,
+                        in_role: bool) -> OutgoingMessage:
     loc = expert.locale
     lines = [catalog.text(loc, _header_key(question), asker=asker.display_name, id=question.id)]
     if question.topic:
@@ -191,9 +199,15 @@ def _header_key(question: QuestionRecord) -> str:
 
 
 def _confirmation(catalog: Catalog, asker: PersonRecord, expert: PersonRecord, question: QuestionRecord,
-                  held_until: datetime | None, now: datetime) -> OutgoingMessage:
+                  held_until: datetime | None, now: datetime, *, latest: datetime | None = None) -> OutgoingMessage:
+    """``latest``: the focus time has no known end, so the question goes out when the expert is free, at the
+    latest then."""
     buttons = ()
-    if held_until:
+    if held_until and latest:
+        when = local_when(latest, now=now, time_zone=asker.time_zone, locale=asker.locale)
+        text = catalog.text(asker.locale, "ask.held_open", expert=expert.display_name, latest=when, id=question.id)
+        buttons = held_buttons(catalog, asker.locale, question.id)
+    elif held_until:
         when = local_when(held_until, now=now, time_zone=asker.time_zone, locale=asker.locale)
         text = catalog.text(asker.locale, "ask.held", expert=expert.display_name, when=when, id=question.id)
         buttons = held_buttons(catalog, asker.locale, question.id)
@@ -227,7 +241,8 @@ async def send_held_now(deps: Deps, actor: Actor, question_id: int) -> Result:
         in_role = question.tag_source == TagSource.TOPIC_RULE
         for row in rows:
             if row.kind == MessageKind.QUESTION:
-                await uow.outbox.bring_forward(row.id, now, _to_expert(deps.catalog, question, asker, expert, in_role))
+                message = question_for_expert(deps.catalog, question, asker, expert, in_role)
+                await uow.outbox.bring_forward(row.id, now, message)
             else:  # "the focus time is over, your question is delivered now" would be wrong now
                 await uow.outbox.mark_skipped(row.id, "sent at once by the asker")
         key = "ask.sent_now" if question.interrupted_focus else "ask.sent"

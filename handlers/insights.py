@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.models import Outcome, SignalKind, Tag
+from handlers.models import Outcome, QuestionStatus, SignalKind, Tag
 from handlers.ports import QuestionRecord, SignalRecord
 from handlers.weeks import Week
 
@@ -69,7 +69,9 @@ def week_figures(week: Week, questions: Iterable[QuestionRecord], signals: Itera
     week and those first answered in it (others are left out); ``signals``: at least those of the
     answered ones."""
     by_id = {q.id: q for q in questions}.values()
-    asked = [q for q in by_id if q.asked_at in week]
+    # A question the asker withdrew while it was held never reached the expert: it was not asked,
+    # and neither of its people took part in a question (the minimum group size counts real ones).
+    asked = [q for q in by_id if q.asked_at in week and q.status != QuestionStatus.WITHDRAWN]
     answered = [q for q in by_id if q.first_reply_at in week]
     outcomes = [outcome_at_end(q, week.end) for q in asked]
     people = {q.asker_id for q in asked} | {q.expert_id for q in asked if q.expert_id is not None}

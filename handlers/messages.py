@@ -26,14 +26,37 @@ class DataExport:
     filename: str = "vraagbot-gegevens.json"
 
 
-# What a message can carry besides its text; an Image joins this union when a message sends one.
-Attachment = DataExport
-_ATTACHMENT_TYPES: dict[str, type[Attachment]] = {"data_export": DataExport}
+@dataclass(frozen=True)
+class Chart:
+    """A chart to show with the message, drawn only when it is sent (nudges.charts), from what is
+    stored here: aggregate figures per week and the chart's own texts, a few hundred bytes in the
+    outbox instead of a PNG. The same payload always draws the same picture."""
+
+    weeks: list[dict[str, Any]] = field(hash=False)  # nudges.charts.ChartWeek, as stored
+    texts: dict[str, str] = field(hash=False)  # title, axis names, legend, hidden-week label, empty state
+    locale: str = "nl"  # for dates on the axis
+    filename: str = "vraagbot.png"
+
+
+@dataclass(frozen=True)
+class Image:
+    """A drawn picture (PNG). Never stored: the outbox keeps the Chart and draws it for each attempt."""
+
+    png: bytes = field(repr=False)
+    filename: str
+    alt_text: str
+
+
+# What a message can carry besides its text.
+Attachment = DataExport | Chart | Image
+_ATTACHMENT_TYPES: dict[str, type[DataExport] | type[Chart]] = {"data_export": DataExport, "chart": Chart}
 
 
 def attachment_to_payload(attachment: Attachment | None) -> dict[str, Any] | None:
     if attachment is None:
         return None
+    if isinstance(attachment, Image):
+        raise TypeError("an Image is drawn for one send and never stored; store the Chart it was drawn from")
     [name] = [name for name, kind in _ATTACHMENT_TYPES.items() if isinstance(attachment, kind)]
     return {"type": name, **asdict(attachment)}
 
@@ -43,7 +66,7 @@ def attachment_from_payload(data: dict[str, Any] | None) -> Attachment | None:
     if data is None:
         return None
     kind = _ATTACHMENT_TYPES.get(data.get("type")) if isinstance(data.get("type"), str) else None
-    if kind is None or "content" not in data:
+    if kind is None or (kind is DataExport and "content" not in data):
         return DataExport(content=data)
     return kind(**{key: value for key, value in data.items() if key != "type"})
 

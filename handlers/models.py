@@ -78,6 +78,7 @@ class MessageKind(StrEnum):
     WEEKLY_TEAM = "weekly_team"  # the weekly nudge in a team channel
     WEEKLY_EXPERT = "weekly_expert"  # the weekly private summary for someone who answered questions
     NUDGE_AUTONOMY = "nudge_autonomy"  # repeated confirmed doubt questions: trust your own judgement
+    MONTHLY_TEAM = "monthly_team"  # the monthly picture (a chart) in a team channel
 
 
 LOCALES = ("nl", "en")

@@ -110,13 +110,17 @@ async def collect(uow: UnitOfWork, person: PersonRecord, removed: str | None = N
     felt_curt = curt_months(person, stored_signals, now or datetime.now(UTC))
     messages = [
         {"id": m.id, "kind": m.kind, "status": m.status, "created_at": _iso(m.created_at),
-         "sent_at": _iso(m.sent_at), "question_id": m.question_id}
+         "sent_at": _iso(m.sent_at), "question_id": m.question_id,
+         # Which version of a rotated text it was (1 = the first), kept for the team's impact report.
+         "text_variant": None if m.text_variant is None else m.text_variant + 1}
         for m in await uow.outbox.for_person(person.id)
     ]
     return {
         "person": {"id": person.id, "platform_user_id": person.external_id, "handle": person.handle,
                    "display_name": person.display_name, "locale": person.locale, "time_zone": person.time_zone,
-                   "recognition_opt_out": person.recognition_opt_out, "created_at": _iso(person.created_at)},
+                   "recognition_opt_out": person.recognition_opt_out, "created_at": _iso(person.created_at),
+                   # Teams: the Microsoft Entra object id, kept for presence and the people picker
+                   **({"entra_object_id": aad} if (aad := getattr(person, "aad_object_id", None)) else {})},
         "topics_in_role": [t.topic for t in await uow.topics.list_for(person.id)],
         "questions": questions,
         "replies": replies,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from handlers.messages import OutgoingMessage
@@ -35,6 +35,7 @@ class PersonRecord(Protocol):
     recognition_opt_out: bool
     unreachable: bool
     created_at: datetime
+    aad_object_id: str | None  # Teams only: the person's Entra object id (Graph presence, people picker)
 
 
 class TopicRecord(Protocol):
@@ -110,6 +111,7 @@ class OutboxRecord(Protocol):
     sent_at: datetime | None
     text_redacted_at: datetime | None  # when retention removed the payload's text
     attempt_started_at: datetime | None  # a send began then and its outcome is not known yet
+    text_variant: int | None  # which variant of a rotated reframing text it says (issue 17)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,29 @@ class TextBacklog:
     count: int
     oldest: datetime | None  # None when count is 0
     newest: datetime | None
+
+
+@dataclass(frozen=True)
+class ImpactQuestion:
+    """One question as the impact report needs it (handlers.impact): who asked whom, what it was, and
+    what followed. ``curt_at``: the first curt-reply signal (detected or reported); the variants: those
+    of the reframing nudges about it that were sent (None: none was sent)."""
+
+    id: int
+    asker_id: int
+    expert_id: int | None
+    topic: str | None
+    kind: str | None
+    tag: str | None
+    tag_source: str | None
+    asked_at: datetime
+    outcome: str | None
+    outcome_at: datetime | None
+    curt_at: datetime | None
+    curt_variant: int | None  # -1: a nudge was sent before variants were recorded
+    confirmation_variant: int | None  # likewise
+    autonomy_sent: bool  # the autonomy encouragement went out instead of the confirmation nudge
+    in_role: bool  # the topic was in the expert's role when asked (an in-role nudge was queued)
 
 
 @dataclass(frozen=True)
@@ -321,8 +346,10 @@ class OutboxRepository(Protocol):
         period: str,
         due_at: datetime,
         now: datetime,
+        text_variant: int | None = None,
     ) -> OutboxRecord | None:
-        """Queue a message; None (and nothing written) when the key exists already."""
+        """Queue a message; None (and nothing written) when the key exists already. ``text_variant``:
+        the variant of a rotated text it says, kept for the impact report."""
 
     async def claim_due(
         self, now: datetime, limit: int, *, lease_until: datetime | None = None
@@ -347,6 +374,9 @@ class OutboxRepository(Protocol):
     async def pending_for_question(self, question_id: int, *, lock: bool = False) -> list[OutboxRecord]:
         """The question's unsent rows; ``lock``: locked until the transaction ends (waiting for a
         delivery that holds them), so a held question can be sent now or withdrawn exactly once."""
+
+    async def postpone(self, row_id: int, due_at: datetime) -> None:
+        """A claimed row that was not sent is due at ``due_at`` instead; its attempt marker goes."""
 
     async def bring_forward(self, row_id: int, due_at: datetime, message: OutgoingMessage) -> None:
         """A pending row is due at ``due_at`` instead, saying ``message``; its key stays, so it still goes once."""
@@ -385,6 +415,9 @@ class OutboxRepository(Protocol):
     async def redact_texts(self, before: datetime, now: datetime, limit: int) -> int:
         """Remove text and attachment from the payload of at most ``limit`` such messages. Never
         touches a pending message: it still has to be sent."""
+
+    async def forget_variants(self, before: datetime) -> int:
+        """Clear the text variant of messages queued before ``before`` (retention); returns how many."""
 
 
 class ProcessedEventRepository(Protocol):
@@ -490,6 +523,16 @@ class TeamWeekRepository(Protocol):
         two replicas compute the same week at once, both get the first one's figures."""
 
 
+class ImpactRepository(Protocol):
+    """Reads for the impact report (handlers.impact): a team's questions, nothing about one person."""
+
+    async def questions_asked(self, workspace_id: int, start: datetime, end: datetime) -> list[ImpactQuestion]:
+        """Questions asked in the workspace with start <= asked_at < end, oldest first."""
+
+    async def languages(self, workspace_id: int) -> list[str]:
+        """The languages of the workspace's enabled weekly team messages, most used first."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``async with uow:`` commits on success, rolls back on error."""
 
@@ -504,6 +547,7 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepository
     team_schedules: TeamScheduleRepository
     team_weeks: TeamWeekRepository
+    impact: ImpactRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -532,6 +576,23 @@ class Presence(Protocol):
         ``platform`` is where the person lives ("slack", "teams", "shell")."""
 
 
+@dataclass(frozen=True)
+class Recheck:
+    """How a platform that says *that* someone is in focus, not until when (Teams), wants a held question
+    looked at again: first after ``first``, then at ever longer steps, and delivered anyway once ``bound``
+    has passed since asking."""
+
+    first: timedelta
+    bound: timedelta
+
+
+class RecheckingPresence(Protocol):
+    """Optional for a Presence: ``recheck`` says, per platform, whether its ``focus_until`` is a real end
+    (None, e.g. Slack's do-not-disturb window) or only when to look again (a Recheck)."""
+
+    def recheck(self, platform: str) -> Recheck | None: ...
+
+
 class Messenger(Protocol):
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver one message; returns the platform's id for it (used as thread reference)
@@ -552,3 +613,6 @@ class Catalog(Protocol):
 
     def variant(self, locale: str, key: str, seed: int, **params: Any) -> str:
         """One of several rotated variants of a text; ``seed`` picks which."""
+
+    def variant_number(self, locale: str, key: str, seed: int) -> int:
+        """Which of the variants ``variant`` picks for this seed (0-based), to record what was sent."""

@@ -26,15 +26,17 @@ async def queue(
     due_at: datetime | None = None,
     key: str | None = None,
     skipped: str | None = None,
+    variant: int | None = None,
 ) -> bool:
     """Queue one message; False when its key is taken already. The key is the recipient's kind for
     this period unless the caller has its own (``key``: a team nudge's names its workspace too).
     ``skipped``: the reason the message is recorded but never sent, which keeps its key taken (the
-    planner's grace window: sent neither late nor reconsidered on every tick)."""
+    planner's grace window: sent neither late nor reconsidered on every tick). ``variant``: which
+    variant of a rotated reframing text the message says, kept for the impact report (issue 17)."""
     now = clock.now()
     row = await uow.outbox.add(
         dedupe_key=key or dedupe_key(message, period), message=message, period=period, due_at=due_at or now,
-        now=now,
+        now=now, text_variant=variant,
     )
     if row is not None and skipped is not None:
         await uow.outbox.mark_skipped(row.id, skipped)

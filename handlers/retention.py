@@ -6,7 +6,9 @@ signals, outcomes, timings, curt scores and counts stay, so figures and overview
 Unsent messages keep their text whatever their age: removing it would lose the message.
 
 The same run forgets platform event ids older than EVENT_IDS_KEPT (kept only to recognise a
-retried delivery; Slack retries within the hour, or for up to a day with Delayed Events).
+retried delivery; Slack retries within the hour, or for up to a day with Delayed Events), and clears
+which reframing text variant a message said once it is older than the longest impact report looks back
+(handlers.impact.VARIANTS_KEPT; the message row itself stays, as above).
 
 Each batch is its own short transaction, so a large backlog never holds one long lock, and a crash
 halfway leaves only whole batches done. Every update only takes rows not yet redacted, so running
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from handlers.impact import VARIANTS_KEPT
 from handlers.ports import Clock, TextBacklog, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class RetentionReport:
     redacted: dict[TextKind, int]  # what this run removed (all zero for a dry run)
     unsent_kept: int  # pending messages older than the cutoff, left alone
     events_pruned: int = 0  # platform event ids forgotten (older than EVENT_IDS_KEPT)
+    variants_cleared: int = 0  # messages whose text variant number went (older than VARIANTS_KEPT)
 
     @property
     def total_redacted(self) -> int:
@@ -104,11 +108,16 @@ async def apply_retention(uow_factory: UnitOfWorkFactory, clock: Clock, days: in
                 break
     async with uow_factory() as uow:
         pruned = await uow.events.prune(now - EVENT_IDS_KEPT)
-    report = RetentionReport(cutoff, days, found, redacted, unsent, pruned)
+    async with uow_factory() as uow:
+        variants = await uow.outbox.forget_variants(now - VARIANTS_KEPT)
+    report = RetentionReport(cutoff, days, found, redacted, unsent, pruned, variants)
     if report.total_redacted:
         log.info("text retention (%s days): removed the text of %s questions, %s replies and %s messages "
                  "from before %s", days, redacted[TextKind.QUESTIONS], redacted[TextKind.REPLIES],
                  redacted[TextKind.MESSAGES], cutoff.isoformat())
     if pruned:
         log.info("forgot %s platform event ids received before %s", pruned, (now - EVENT_IDS_KEPT).isoformat())
+    if variants:
+        log.info("cleared the text variant of %s messages queued before %s", variants,
+                 (now - VARIANTS_KEPT).isoformat())
     return report

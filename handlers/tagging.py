@@ -24,7 +24,8 @@ async def tag_question(deps: Deps, actor: Actor, question_id: int, tag: Tag, *, 
                 text = deps.catalog.variant(asker.locale, "nudge.tagged_werk", seed, expert=expert.display_name)
                 await queue(uow, deps.clock, OutgoingMessage(MessageKind.TAG_NOTICE, text, person_id=asker.id,
                                                              question_id=question.id),
-                            period=f"q{question.id}")
+                            period=f"q{question.id}",
+                            variant=deps.catalog.variant_number(asker.locale, "nudge.tagged_werk", seed))
         key = "tag.werk_remembered" if remembered else f"tag.{tag}"
         reply = OutgoingMessage(MessageKind.REPLY,
                                 deps.catalog.text(expert.locale, key, id=question.id, topic=question.topic),

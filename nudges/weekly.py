@@ -171,9 +171,15 @@ class HistoryWeek:
 async def weekly_history(uow: UnitOfWork, workspace_id: int, weeks: int, now: datetime,
                          time_zone: str) -> list[HistoryWeek]:
     """The last ``weeks`` whole weeks of the team (``time_zone``: handlers.weeks.team_time_zone),
-    oldest first: the same weeks, with the same figures, as the weekly messages. The week in
-    progress is left out, as in the messages: its figures would change from one run to the next."""
+    oldest first: the same weeks, with the same figures, as the weekly messages: a week whose
+    figures a weekly message stored has those (so comparing a report or monthly picture with the
+    messages isolates nobody, also after a forget-me), the others are counted as they ended. The
+    week in progress is left out, as in the messages: its figures would change from one run to the next."""
     last = reported_week(now, time_zone)
     span = [last.before(back) for back in range(weeks - 1, -1, -1)]
     asked = await uow.questions.asked_between(workspace_id, span[0].start, last.end)
-    return [HistoryWeek(week.label, week.monday, week_figures(week, asked, [])) for week in span]
+    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [week.label for week in span])}
+    return [HistoryWeek(week.label, week.monday,
+                        WeekFigures(**{name: getattr(kept[week.label], name) for name in _FIGURE_NAMES})
+                        if week.label in kept else week_figures(week, asked, []))
+            for week in span]

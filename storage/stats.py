@@ -16,13 +16,13 @@ from storage.repositories.inbox import backlog
 from storage.tables import OutboxMessage, Question
 
 # Outbox kinds whose number does not depend on anyone's verdict: every question, notice, answer and
-# prompt, and the weekly messages. Left out on purpose: the nudges and the tag notice, since whether
+# prompt, and the weekly and monthly messages. Left out on purpose: the nudges and the tag notice, since whether
 # one is queued says how a question was judged (a curt reply, a confirmation, werk rather than gunst),
 # so a count that grows by one right after a reply would give that verdict away. Signals are not
 # counted at all, and questions only in total (a tag is one expert's verdict on one question).
 COUNTED_OUTBOX_KINDS = (
     MessageKind.REPLY, MessageKind.QUESTION, MessageKind.QUESTION_NOTICE, MessageKind.ANSWER_RELAY,
-    MessageKind.OUTCOME_PROMPT, MessageKind.WEEKLY_TEAM, MessageKind.WEEKLY_EXPERT,
+    MessageKind.OUTCOME_PROMPT, MessageKind.WEEKLY_TEAM, MessageKind.WEEKLY_EXPERT, MessageKind.MONTHLY_TEAM,
 )
 
 

@@ -125,6 +125,8 @@ class Person(Base):
     recognition_opt_out: Mapped[bool] = _flag()
     unreachable: Mapped[bool] = _flag()
     created_at: Mapped[datetime]
+    # Teams only: the Microsoft Entra (AAD) object id, for Graph presence and the people picker (migration 0014).
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ExpertTopic(Base):
@@ -210,6 +212,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_due_at", "status", "due_at"),
         Index("ix_outbox_text_redacted_at_created_at", "text_redacted_at", "created_at"),  # retention
+        # Retention clears old variant numbers (0012): only rows that still carry one.
+        Index("ix_outbox_variant_created_at", "created_at", sqlite_where=sql_text("text_variant IS NOT NULL"),
+              postgresql_where=sql_text("text_variant IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -235,6 +240,8 @@ class OutboxMessage(Base):
     text_redacted_at: Mapped[datetime | None]  # set when retention removed the payload's text
     # A send whose outcome is unknown began then (claimed, no result recorded yet; see migration 0005).
     attempt_started_at: Mapped[datetime | None]
+    # Which variant of a rotated reframing text this message was written with (0012, issue 17).
+    text_variant: Mapped[int | None]
 
 
 class ProcessedEvent(Base):

@@ -24,6 +24,7 @@ from storage.repositories import (
     SqlWorkspaceRepository,
 )
 from storage.repositories.conversations import SqlConversationRepository
+from storage.repositories.impact import SqlImpactRepository
 from storage.repositories.schedules import SqlTeamScheduleRepository
 from storage.repositories.team_weeks import SqlTeamWeekRepository
 
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     conversations: SqlConversationRepository
     team_schedules: SqlTeamScheduleRepository
     team_weeks: SqlTeamWeekRepository
+    impact: SqlImpactRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(session)
         self.team_schedules = SqlTeamScheduleRepository(session)
         self.team_weeks = SqlTeamWeekRepository(session)
+        self.impact = SqlImpactRepository(session)
         return self
 
     async def __aexit__(

@@ -26,7 +26,7 @@ from bot.metrics import rate_limited
 from bot.slack.blocks import fallback_text, message_blocks
 from handlers.context import Actor
 from handlers.errors import RecipientUnreachable, TransientSendError
-from handlers.messages import DataExport, OutgoingMessage
+from handlers.messages import DataExport, Image, OutgoingMessage
 from handlers.models import MessageKind
 from handlers.ports import PersonRecord, UnitOfWorkFactory
 
@@ -385,6 +385,8 @@ class SlackMessenger:
         channel = message.channel.channel_id
         await self._pacer.wait(channel)
         await self._posts.wait()
+        if isinstance(message.attachment, Image):  # the monthly picture
+            return await self._upload_image(channel, message, message.attachment)
         response = await self._client.chat_postMessage(channel=channel, text=fallback_text(message),
                                                        blocks=message_blocks(message), **_labelled(message))
         return f"{channel}:{response['ts']}"
@@ -409,13 +411,14 @@ class SlackMessenger:
         Raises TransientSendError when Slack cannot tell now (a 429 holds later look-ups back too)."""
         if not message.delivery_key:
             return None
-        if message.attachment is not None:
+        image = _labelled_file_name(message)  # a picture's file carries the label in its name
+        if message.attachment is not None and image is None:
             log.warning("%s: an earlier upload may have arrived; uploads carry no label to look up, so it is "
                         "uploaded again (it may arrive twice)", message.delivery_key)
             return None
         try:
             for channel in await self._conversations_of(message):
-                if ts := await self._labelled_post(channel, message.delivery_key, since):
+                if ts := await self._labelled_post(channel, message.delivery_key, since, image):
                     return f"{channel}:{ts}"
             return None
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
@@ -438,7 +441,8 @@ class SlackMessenger:
             return [*channels, await self._open([person])]
         return [await self._open([person])]
 
-    async def _labelled_post(self, channel: str, key: str, since: datetime) -> str | None:
+    async def _labelled_post(self, channel: str, key: str, since: datetime, file_name: str | None = None
+                             ) -> str | None:
         cursor = None
         oldest = f"{since.timestamp() - LOOKBACK_SECONDS:.6f}"
         for _ in range(20):  # a bounded number of pages: the window is minutes, not months
@@ -449,6 +453,8 @@ class SlackMessenger:
                 metadata = posted.get("metadata") or {}
                 if metadata.get("event_type") == DELIVERY_EVENT and \
                         (metadata.get("event_payload") or {}).get("delivery") == key:
+                    return posted.get("ts")
+                if file_name and any(f.get("name") == file_name for f in posted.get("files") or []):
                     return posted.get("ts")
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -475,6 +481,16 @@ class SlackMessenger:
         await self._client.files_upload_v2(channel=channel, content=content, filename=export.filename,
                                            title="vraagbot", initial_comment=fallback_text(message))
 
+    async def _upload_image(self, channel: str, message: OutgoingMessage, image: Image) -> str:
+        """The files upload v2 flow (getUploadURLExternal, the upload, completeUploadExternal with the
+        channel and the text as its comment): Slack shares the file in the channel in one message."""
+        response = await self._client.files_upload_v2(
+            channel=channel, file=image.png, filename=_labelled_file_name(message) or image.filename,
+            title=image.alt_text, alt_txt=image.alt_text, initial_comment=fallback_text(message),
+            request_file_info=False)
+        files = response.get("files") or [{}]
+        return f"{channel}:{files[0].get('id', '')}"
+
     async def _open(self, users: list[str]) -> str:
         response = await self._client.conversations_open(users=",".join(users))
         return response["channel"]["id"]
@@ -492,6 +508,16 @@ def _labelled(message: OutgoingMessage) -> dict[str, Any]:
     if not message.delivery_key:
         return {}
     return {"metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery": message.delivery_key}}}
+
+
+def _labelled_file_name(message: OutgoingMessage) -> str | None:
+    """A picture's file name with the outbox delivery in it (uploads take no metadata), so that
+    find_delivered can recognise the shared file in the channel's history."""
+    image = message.attachment
+    if not isinstance(image, Image) or not message.delivery_key:
+        return None
+    stem, dot, extension = image.filename.rpartition(".")
+    return f"{stem}-{message.delivery_key}.{extension}" if dot else f"{image.filename}-{message.delivery_key}"
 
 
 def _asker_sees_thread(thread_ref: str | None) -> bool:

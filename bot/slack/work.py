@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox.workers import Transact
 from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, message_blocks
+from bot.slack.message_updates import update_pressed_message
 from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
 from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence
 from handlers import dispatch
@@ -21,6 +22,7 @@ from handlers.commands import Ask, addressed_expert, parse_or_refusal, topics_co
 from handlers.context import Actor, Deps
 from handlers.messages import OutgoingMessage, Result
 from handlers.models import MessageKind
+from handlers.pressed import pressed
 from storage.repositories.inbox import ClaimedRequest
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,16 @@ class SlackWork:
                 await self.messenger.reply_privately(actor.user_external_id, reply)
         if overview is not None:
             await self._publish_home(actor, overview)
+        await self._update_pressed(body, action, actor, result)
+
+    async def _update_pressed(self, body: dict[str, Any], action: dict[str, Any], actor: Actor, result: Result) -> None:
+        """A one-shot button that took effect: its message shows the choice instead (bot/slack/message_updates.py)."""
+        if not result.ok:
+            return
+        done = pressed(self.deps.catalog, self.deps.locale_of(actor), action.get("action_id", ""),
+                       action.get("value", ""), by=actor.display_name or actor.handle or actor.user_external_id)
+        if done is not None:
+            await update_pressed_message(self.client, body, done)
 
     async def _thread_message(self, body: dict[str, Any], event: dict[str, Any], transact: Transact) -> None:
         actor = await self.directory.actor(team_of(body) or event.get("team", ""), event["user"])

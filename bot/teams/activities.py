@@ -1,23 +1,32 @@
-"""Outgoing messages as Bot Framework activities: an Adaptive Card, plain text, or a data export."""
+"""Outgoing messages as Bot Framework activities: an Adaptive Card, plain text, or a data export (a file
+consent card: bot/teams/files.py)."""
 
 from __future__ import annotations
 
-import json
+import base64
+import logging
 
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, Attachment
 
 from bot.teams.cards import message_card
-from bot.teams.escape import code_block_json, message_text
-from handlers.messages import DataExport, OutgoingMessage
+from bot.teams.escape import message_text
+from bot.teams.files import consent_activities
+from handlers.messages import DataExport, Image, OutgoingMessage
 from handlers.ports import Catalog
 
-EXPORT_CHUNK = 20_000  # stay well below Teams' ~28 KB message size
+# Teams shows an inline image sent as a base64 data URI up to 1024 x 1024 pixels and 1 MB (the base64
+# image does not count toward the message size limit). The chart is 1000 x 500 and far smaller.
+INLINE_IMAGE_BYTES = 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 def activities_for(message: OutgoingMessage, catalog: Catalog, locale: str) -> list[Activity]:
     if isinstance(message.attachment, DataExport):
-        return _export(message, message.attachment, catalog, locale)
+        return consent_activities(message, message.attachment, catalog, locale)
+    if isinstance(message.attachment, Image):
+        return [_with_image(message, message.attachment)]
     if not message.buttons and message.question_id is None:
         return [MessageFactory.text(message_text(message.text))]
     activity = MessageFactory.attachment(CardFactory.adaptive_card(message_card(message, catalog, locale)))
@@ -25,12 +34,13 @@ def activities_for(message: OutgoingMessage, catalog: Catalog, locale: str) -> l
     return [activity]
 
 
-def _export(message: OutgoingMessage, export: DataExport, catalog: Catalog, locale: str) -> list[Activity]:
-    """Bots cannot attach a file in a personal chat without a consent round-trip: send the JSON as
-    text, in parts."""
-    text = code_block_json(json.dumps(export.content, ensure_ascii=False, indent=1))
-    parts = [text[i:i + EXPORT_CHUNK] for i in range(0, len(text), EXPORT_CHUNK)]
-    heading = lambda n: catalog.text(locale, "teams.export_part", part=n, parts=len(parts))  # noqa: E731
-    return [MessageFactory.text(message_text(message.text))] + [
-        MessageFactory.text(f"{message_text(heading(n))}\n\n```\n{part}\n```") for n, part in enumerate(parts, 1)
-    ]
+def _with_image(message: OutgoingMessage, image: Image) -> Activity:
+    """The text with the picture inline: an image attachment whose contentUrl holds the PNG itself (a
+    bot has nowhere to host it, and channel messages cannot carry uploaded files without Graph)."""
+    if len(image.png) > INLINE_IMAGE_BYTES:
+        log.warning("teams: picture %s is %s bytes, over the inline limit; sending the text alone",
+                    image.filename, len(image.png))
+        return MessageFactory.text(message_text(message.text))
+    picture = Attachment(content_type="image/png", name=image.filename,
+                         content_url="data:image/png;base64," + base64.b64encode(image.png).decode("ascii"))
+    return MessageFactory.attachment(picture, text=message_text(message.text))

@@ -4,35 +4,41 @@ them takes effect once, even when the Bot Connector sends it again (bot/teams/tu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
-from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
-from msrest.exceptions import HttpOperationError
+from botbuilder.schema.teams import FileConsentCardResponse
 
 from bot.teams.activities import activities_for
+from bot.teams.card_updates import update_pressed_card
 from bot.teams.cards import ACTION_KEY, ANSWER, ASK_FORM, CARD, ask_form, submitted_command
 from bot.teams.escape import card_text, message_text
+from bot.teams.files import export_bytes, file_info_activity, is_export_consent, upload
 from bot.teams.messenger import TeamsMessenger
+from bot.teams.picker import Directory
 from bot.teams.privacy import answer_privately
+from bot.teams.roster import Roster, TeamOwners
 from bot.teams.turns import OnceOnly, activity_key
+from bot.teams.welcome import is_personal, nothing_else, welcome_key
 from handlers import dispatch
 from handlers.actions import Action
+from handlers.button_commands import ExportData
 from handlers.commands import addressed_expert, parse_or_refusal
 from handlers.context import Actor, Deps
 from handlers.errors import RecipientUnreachable, StorageUnavailable, TransientSendError
-from handlers.messages import Result
+from handlers.messages import DataExport, Result
 from handlers.people import register_unnamed, remember_conversation
+from handlers.team_commands import SetTeamNudge, SwitchTeamNudge
 
 log = logging.getLogger(__name__)
 
 MAX_MENTIONS = 20  # per activity; more is a flood, not a message (issue 11, finding 10)
-ROSTER_TIMEOUT_SECONDS = 5.0  # one member lookup at the Bot Connector, inside the turn
 MENTION = re.compile(r"<at>([^<]*)</at>")
 KNOWN_SUBMITS = {ASK_FORM, ANSWER} | {a.value for a in Action}
 
@@ -96,21 +102,39 @@ def command_text(activity: Activity) -> str:
 
 
 class VraagbotTeamsBot(TeamsActivityHandler):
-    def __init__(self, deps: Deps, messenger: TeamsMessenger) -> None:
+    def __init__(self, deps: Deps, messenger: TeamsMessenger, *, directory: Directory | None = None,
+                 roster: Roster | None = None, owners: TeamOwners | None = None) -> None:
         self.deps = deps
+        self.roster = roster or Roster()  # names from Teams' member roster (bot/teams/roster.py)
+        self.owners = owners or TeamOwners(None)  # team owners from Graph, for admins-only settings
         self.messenger = messenger  # for answers that belong in the person's personal chat
         self.once_only = OnceOnly(deps)
+        # Entra object ids: the people picker's choice, and presence asked ahead (bot.teams.picker)
+        self.directory = directory or Directory(deps.uow, deps.catalog, None)
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await self.directory.before_turn(turn_context.activity)
+        await super().on_turn(turn_context)
+        await self.directory.after_turn(turn_context.activity)
 
     # ------------------------------------------------------------------ messages and card submits
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        actor = actor_of(activity)
+        actor = await self._actor(turn_context)
         await self._remember(activity, actor)
         if isinstance(activity.value, dict) and activity.value.get(ACTION_KEY):
             privately = answer_privately(activity, None)
-            value = activity.value
-            result = await self._once(activity, actor, lambda deps: _submit(deps, actor, value))
+            picked = await self.directory.prepare(turn_context, actor, activity.value)  # the people picker's choice
+            if picked.refusal is not None:
+                await turn_context.send_activity(MessageFactory.text(message_text(picked.refusal)))
+                return
+
+            async def submit(deps: Deps) -> Result:
+                await picked.register(deps)
+                return await _submit(deps, actor, picked.data)
+
+            result = await self._once(activity, actor, submit)
         else:
             text = command_text(activity)
             words = text.split(maxsplit=1)
@@ -122,7 +146,9 @@ class VraagbotTeamsBot(TeamsActivityHandler):
                     return
             privately = answer_privately(activity, text)
             parsed = parse_or_refusal(text)  # read once: for the colleague it names, then to run it
+            actor = await self._with_role(turn_context, actor, parsed)
             register = await self._colleague(turn_context, actor, addressed_expert(parsed))
+            await self.directory.prefetch_presence(actor, addressed_expert(parsed))  # no Graph call in the transaction
 
             async def work(deps: Deps) -> Result:
                 await register(deps)
@@ -135,6 +161,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         said = await self._answer(turn_context, actor, result, privately)
         if privately and said:
             await turn_context.send_activity(MessageFactory.text(message_text(said)))
+        await update_pressed_card(turn_context, self.deps, actor, activity.value, result)  # bot/teams/card_updates.py
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -144,7 +171,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
                 return InvokeResponse(status=400)
             return response
         data = _card_data(activity.value)
-        actor = actor_of(activity)
+        actor = await self._actor(turn_context)
         if not isinstance(data.get(ACTION_KEY), str) or data[ACTION_KEY] not in KNOWN_SUBMITS:
             text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.unknown_invoke")
             return _invoke_message(text)
@@ -174,13 +201,71 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         bot_id = activity.recipient.id if activity.recipient else None
         if not any(member.id == bot_id for member in members_added):
             return
+        if team_info is None and is_personal(activity):
+            await self._welcome(turn_context)
+            return
         actor = actor_of(activity)
-        if team_info is not None or (activity.conversation and activity.conversation.conversation_type == "channel"):
-            await self._remember_team(turn_context, actor, team_info)
-            text = self.deps.catalog.text(self.deps.policy.default_locale, "teams.greeting_team")
-        else:
-            await self._remember(activity, actor)
-            text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.greeting_personal")
+        await self._remember_team(turn_context, actor, team_info)
+        text = self.deps.catalog.text(self.deps.policy.default_locale, "teams.greeting_team")
+        await turn_context.send_activity(MessageFactory.text(message_text(text)))
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        if is_personal(turn_context.activity):  # a team install is greeted through its conversationUpdate
+            await self._welcome(turn_context)
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        """Greet a person who installed the app, in their language, once for all install events
+        (bot/teams/welcome.py). The person and their chat are stored first, with their roster name."""
+        activity = turn_context.activity
+        actor = await self._actor(turn_context)
+        await self._remember(activity, actor)
+        try:
+            first = await self.once_only.run(welcome_key(activity), nothing_else)
+        except StorageUnavailable:
+            first = None
+            log.warning("teams: no welcome: the database could not record it")
+        if first is None:
+            return
+        text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.greeting_personal",
+                                      days=self.deps.policy.text_retention_days)
+        await turn_context.send_activity(MessageFactory.text(message_text(text)))
+
+    # ------------------------------------------------------------------ exports as files (bot/teams/files.py)
+
+    async def on_teams_file_consent_accept(self, turn_context: TurnContext,
+                                           file_consent_card_response: FileConsentCardResponse) -> None:
+        """The person allowed the upload: their export, made now, goes to the URL Teams gave, once."""
+        activity = turn_context.activity
+        actor = await self._actor(turn_context)
+        locale = self.deps.locale_of(actor)
+        if not is_export_consent(file_consent_card_response.context) or not is_personal(activity):
+            await turn_context.send_activity(MessageFactory.text(message_text(
+                self.deps.catalog.text(locale, "teams.unknown_invoke"))))
+            return
+        result = await self._once(activity, actor, lambda deps: dispatch.handle_parsed(deps, actor, ExportData()))
+        if result is None:  # a resend: the first delivery uploaded (or said why not)
+            return
+        export = next((r.attachment for r in result.replies if isinstance(r.attachment, DataExport)), None)
+        if export is None:  # nothing stored any more, or not saved: say what the use case says
+            for reply in result.replies:
+                await turn_context.send_activity(MessageFactory.text(message_text(reply.text)))
+            return
+        info = file_consent_card_response.upload_info
+        if info is None or not await upload(info.upload_url, export_bytes(export)):
+            text = self.deps.catalog.text(locale, "teams.export_upload_failed")
+            await turn_context.send_activity(MessageFactory.text(message_text(text)))
+            return
+        await turn_context.send_activity(file_info_activity(info))
+        text = self.deps.catalog.text(locale, "teams.export_uploaded")
+        await turn_context.send_activity(MessageFactory.text(message_text(text)))
+
+    async def on_teams_file_consent_decline(self, turn_context: TurnContext,
+                                            file_consent_card_response: FileConsentCardResponse) -> None:
+        activity = turn_context.activity
+        actor = await self._actor(turn_context)
+        if await self._once(activity, actor, nothing_else) is None:
+            return
+        text = self.deps.catalog.text(self.deps.locale_of(actor), "teams.export_declined")
         await turn_context.send_activity(MessageFactory.text(message_text(text)))
 
     async def _remember_team(self, turn_context: TurnContext, actor: Actor, team_info: Any) -> None:
@@ -225,16 +310,24 @@ class VraagbotTeamsBot(TeamsActivityHandler):
 
     async def _roster_member(self, turn_context: TurnContext, member_id: str) -> Any:
         """The member as the Bot Connector knows them in this conversation (its team, in a channel), or None."""
-        try:
-            async with asyncio.timeout(ROSTER_TIMEOUT_SECONDS):
-                return await TeamsInfo.get_member(turn_context, member_id)
-        except HttpOperationError as error:
-            status = getattr(getattr(error, "response", None), "status_code", None)
-            if status != 404:  # 404: not a member here, which is an answer too
-                log.warning("teams: roster lookup failed (HTTP %s)", status)
-        except (OSError, TimeoutError, ValueError, TypeError) as error:
-            log.warning("teams: roster lookup failed: %s", type(error).__name__)
-        return None
+        return await self.roster.member(turn_context, member_id)
+
+    async def _actor(self, turn_context: TurnContext) -> Actor:
+        """The person acting, with their roster name when the activity carries none (an invoke, an install)."""
+        activity = turn_context.activity
+        actor = actor_of(activity)
+        if actor.display_name or actor.user_external_id == "unknown":
+            return actor
+        name = await self.roster.own_name(turn_context, actor.workspace_external_id, actor.user_external_id)
+        return replace(actor, display_name=name, handle=handle_of(name)) if name else actor
+
+    async def _with_role(self, turn_context: TurnContext, actor: Actor, parsed: Any) -> Actor:
+        """A team owner counts as an admin for a channel's weekly message (asked of Graph only then)."""
+        changes_nudge = isinstance(parsed, SetTeamNudge | SwitchTeamNudge)
+        if not changes_nudge or not actor.channel or not self.deps.policy.team_nudge_admins_only:
+            return actor
+        owner = await self.owners.is_owner(turn_context, actor.workspace_external_id)
+        return replace(actor, is_admin=True) if owner else actor
 
     async def _answer(self, turn_context: TurnContext, actor: Actor, result: Result, privately: bool) -> str:
         """Send the result and return what it says where it was asked for. Privately (bot.teams.privacy):

@@ -21,6 +21,8 @@ CARD = "application/vnd.microsoft.card.adaptive"
 ACTION_KEY = "vraagbot_action"
 ASK_FORM = "ask_form"
 ANSWER = "answer"
+PICKED = "expert_picked"  # the ask form's people picker: an Entra object id, as Teams submits it
+EXPERT_ID = "expert_id"  # the picked person's Teams user id, set by the edge once it found them (bot.teams.picker)
 
 
 def _text(text: str, **extra: Any) -> dict[str, Any]:
@@ -61,12 +63,28 @@ def message_card(message: OutgoingMessage, catalog: Catalog, locale: str) -> dic
     return _card(body, actions)
 
 
+def done_card(message: OutgoingMessage, done: list[str], catalog: Catalog, locale: str) -> dict[str, Any]:
+    """A message's card once some of its buttons were pressed (issue 13, bot/teams/card_updates.py):
+    ``message`` with the buttons still open, and each choice made as a line of its own, above the answer
+    field where the card has one."""
+    card = message_card(message, catalog, locale)
+    body = card["body"] = [e for e in card["body"] if e.get("type") != "TextBlock" or e.get("text")]
+    at = next((i for i, element in enumerate(body) if str(element.get("type", "")).startswith("Input.")), len(body))
+    body[at:at] = [_text(line, weight="Bolder", color="Good") for line in done]
+    return card
+
+
 def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
     t = lambda key: catalog.text(locale, key)  # noqa: E731 - keeps the card readable
     return _card(
         [
             _text(t("modal.title"), weight="Bolder", size="Medium"),
-            {"type": "Input.Text", "id": "expert", "label": t("modal.expert"), "placeholder": "@naam"},
+            # Teams' people picker: the client searches the organisation's directory with the asker's own rights and
+            # submits the chosen person's Microsoft Entra object id (bot.teams.picker finds them in Teams).
+            {"type": "Input.ChoiceSet", "id": PICKED, "label": t("modal.expert"),
+             "placeholder": t("teams.expert_picker"), "isMultiSelect": False, "choices": [],
+             "choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}},
+            {"type": "Input.Text", "id": "expert", "label": t("teams.expert_fallback"), "placeholder": "@naam"},
             {"type": "Input.Text", "id": "topic", "label": t("modal.topic"), "placeholder": t("modal.topic_hint"),
              "maxLength": 60},
             {"type": "Input.Text", "id": "question", "label": t("modal.question"), "isMultiline": True,
@@ -88,6 +106,13 @@ def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
     )
 
 
+def picked_object_id(data: dict[str, Any]) -> str | None:
+    """The Entra object id the ask form's people picker submitted (the first, should a client send several)."""
+    value = data.get(PICKED)
+    first = value.split(",")[0].strip() if isinstance(value, str) else ""
+    return first[:64] or None
+
+
 def submitted_command(data: dict[str, Any]) -> Command:
     """The command a card's submit stands for: the ask form, an answer, or one of the message buttons.
     Raises InvalidInput for a button or an answer that no card of ours carries."""
@@ -104,9 +129,11 @@ def _ask_request(data: dict[str, Any]) -> AskRequest:
     """The ask form's fields (see ask_form) as a request; the use case checks what they say."""
     expert = str(data.get("expert") or "").lstrip().lstrip("@").split()
     kind = data.get("kind")
+    picked = data.get(EXPERT_ID)
     return AskRequest(
         text=str(data.get("question") or "").strip(),
-        expert_handle=expert[0].lower() if expert else None,
+        expert_handle=expert[0].lower() if expert and not picked else None,
+        expert_external_id=picked if isinstance(picked, str) and picked else None,
         topic=str(data.get("topic") or "").strip() or None,
         first_assessment=str(data.get("assessment") or "").strip() or None,
         kind=QuestionKind(kind) if kind in ("doubt", "complex") else None,

@@ -26,9 +26,3 @@ def card_text(text: str) -> str:
     """For an Adaptive Card TextBlock, which renders markdown but no HTML: ``<`` and ``>`` are escaped the
     markdown way, since a TextBlock would show an entity as written."""
     return _markdown(text).replace("<", "\\<").replace(">", "\\>")
-
-
-def code_block_json(text: str) -> str:
-    """JSON shown inside a ``` block (a data export): backticks and angle brackets as JSON's own \\u escapes,
-    so nothing in it can close the block or open a tag, and the JSON still parses to exactly the same data."""
-    return text.replace("`", "\\u0060").replace("<", "\\u003c").replace(">", "\\u003e")

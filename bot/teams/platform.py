@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import jwt
 from aiohttp import web
@@ -27,10 +28,14 @@ from bot.settings import Settings
 from bot.teams import signing_keys
 from bot.teams.admission import Admission
 from bot.teams.bot import VraagbotTeamsBot
+from bot.teams.graph import GraphClient, GraphConfig
 from bot.teams.messenger import TeamsMessenger
+from bot.teams.picker import Directory
+from bot.teams.presence import TeamsPresence
+from bot.teams.roster import Roster, TeamOwners, team_roles_graph
 from bot.teams.service_urls import ServiceUrls
 from handlers.context import Deps
-from handlers.ports import Catalog, UnitOfWorkFactory
+from handlers.ports import Catalog, Recheck, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +127,7 @@ class TeamsParts:
     messenger: TeamsMessenger
     app_id: str
     service_urls: ServiceUrls
+    presence: TeamsPresence | None = None  # focus time from Graph (bot/teams/presence.py); None: not asked
 
 
 def teams_parts(settings: Settings, uow: UnitOfWorkFactory, catalog: Catalog) -> TeamsParts:
@@ -131,7 +137,23 @@ def teams_parts(settings: Settings, uow: UnitOfWorkFactory, catalog: Catalog) ->
     app_id = settings.microsoft_app_id or "vraagbot-local"
     service_urls = ServiceUrls.parse(settings.teams_service_urls)
     messenger = TeamsMessenger(adapter, app_id, uow, catalog, service_urls=service_urls)
-    return TeamsParts(adapter, messenger, app_id, service_urls)
+    return TeamsParts(adapter, messenger, app_id, service_urls, presence=teams_presence(settings, uow))
+
+
+def teams_presence(settings: Settings, uow: UnitOfWorkFactory) -> TeamsPresence | None:
+    """Graph presence with the app's own credentials (or GRAPH_APP_ID's); None when switched off or when
+    there is no app secret to ask Graph with (then nobody is held, as before presence existed)."""
+    app_id = settings.graph_app_id or settings.microsoft_app_id
+    secret = settings.graph_app_password or settings.microsoft_app_password
+    if not settings.teams_presence or not app_id or secret is None:
+        return None
+    config = GraphConfig(app_id, secret.get_secret_value(), graph_url=settings.graph_url,
+                         login_url=settings.graph_login_url, ca_file=settings.graph_ca_file,
+                         timeout_seconds=settings.graph_timeout_seconds,
+                         calls_per_30_seconds=settings.graph_calls_per_30_seconds)
+    recheck = Recheck(first=timedelta(minutes=settings.teams_focus_recheck_minutes),
+                      bound=timedelta(minutes=settings.teams_focus_max_hold_minutes))
+    return TeamsPresence(GraphClient(config), uow, recheck)
 
 
 @dataclass
@@ -210,7 +232,10 @@ class TeamsPlatform:
 
 
 def teams_platform(settings: Settings, deps: Deps, parts: TeamsParts) -> TeamsPlatform:
-    bot = VraagbotTeamsBot(deps, parts.messenger)
+    directory = Directory(deps.uow, deps.catalog, parts.presence, default_locale=deps.policy.default_locale)
+    bot = VraagbotTeamsBot(deps, parts.messenger, directory=directory,  # names and roles: bot/teams/roster.py
+                           roster=Roster(refresh_seconds=settings.teams_roster_refresh_minutes * 60),
+                           owners=TeamOwners(team_roles_graph(settings)))
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         log.exception("teams turn failed: %s", type(error).__name__, exc_info=error)

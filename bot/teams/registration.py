@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.platform import TeamsPlatform, teams_parts, teams_platform
 from handlers.context import Deps
-from handlers.ports import Catalog, UnitOfWorkFactory
+from handlers.ports import Catalog, Presence, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 class TeamsRegistration:
     teams: TeamsPlatform
     name = "teams"
-    presence = None  # Teams tells us nothing about focus time
+    # Graph presence (bot/teams/presence.py), or None when it is off or there is no app secret.
+    presence: Presence | None = None
 
     @property
     def messenger(self) -> TeamsMessenger:
@@ -40,8 +41,12 @@ class TeamsRegistration:
         """Nothing to stop: every turn runs inside its request, which the web server finishes."""
 
     async def close(self) -> None:
-        """Nothing to close: the connector clients belong to botbuilder's adapter."""
+        """The connector clients belong to botbuilder's adapter; Graph's connections are ours."""
+        if self.teams.parts.presence is not None:
+            await self.teams.parts.presence.close()
+        await self.teams.bot.owners.close()  # team roles (bot/teams/roster.py)
 
 
 def teams_registration(settings: Settings, deps: Deps, uow: UnitOfWorkFactory, catalog: Catalog) -> TeamsRegistration:
-    return TeamsRegistration(teams_platform(settings, deps, teams_parts(settings, uow, catalog)))
+    parts = teams_parts(settings, uow, catalog)
+    return TeamsRegistration(teams_platform(settings, deps, parts), presence=parts.presence)

@@ -17,6 +17,7 @@ from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
 from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
+from nudges.charts import drawn
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Delivery:
 
 
 Hook = Callable[[UnitOfWork, Delivery], Awaitable[None]]
+Wait = Callable[[Delivery], Awaitable[datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class DeliveryHooks:
 
     delivered: Hook | None = None
     unreachable: Hook | None = None  # the platform says the recipient cannot be reached; not retried
+    # Asked right before a send, outside any transaction (it may ask the platform): a later moment to send
+    # at instead (a held question whose expert is still busy), or None to send now. When it names one, the
+    # row moves there, no attempt counted, and ``postponed`` runs in that transaction (``at``: the moment).
+    wait: Wait | None = None
+    postponed: Hook | None = None
 
 
 class Turn:
@@ -168,9 +175,12 @@ class OutboxDispatcher:
         return True
 
     async def _deliver(self, row: OutboxRecord, in_doubt_since: datetime | None) -> None:
+        if in_doubt_since is None and await self._postponed(row):  # in doubt: it may have arrived already
+            return
         message = replace(OutgoingMessage.from_payload(row.payload), delivery_key=f"outbox-{row.id}")
         settled = in_doubt_since is None  # nothing in doubt, or the platform said the earlier attempt did not arrive
         try:
+            message = await drawn(message)  # a stored Chart becomes a picture for this attempt only
             earlier = None
             if in_doubt_since is not None:
                 earlier, settled = await self._delivered_earlier(row, message, in_doubt_since)
@@ -191,6 +201,27 @@ class OutboxDispatcher:
             async with self._uow() as uow:
                 await uow.outbox.mark_sent(row.id, sent_at)
                 await self._run_hook(uow, "delivered", row, platform_id, sent_at)
+
+    async def _postponed(self, row: OutboxRecord) -> bool:
+        """Whether the row's ``wait`` hook moved it to a later moment instead of sending it now. A hook that
+        fails sends now: a check that cannot be made never holds a message back."""
+        hooks = self._hooks.get(row.kind)
+        if hooks is None or hooks.wait is None:
+            return False
+        now = self._clock.now()
+        try:
+            until = await hooks.wait(Delivery(row.id, MessageKind(row.kind), row.person_id, row.channel,
+                                              row.question_id, None, now))
+        except Exception:
+            log.exception("outbox %s (%s): the check before sending failed; sending now", row.id, row.kind)
+            return False
+        if until is None or until <= now:
+            return False
+        async with self._uow() as uow:
+            await uow.outbox.postpone(row.id, until)
+            await self._run_hook(uow, "postponed", row, None, until)
+        log.info("outbox %s (%s) waits until %s", row.id, row.kind, until.isoformat(timespec="seconds"))
+        return True
 
     async def _run_hook(self, uow: UnitOfWork, event: str, row: OutboxRecord, platform_ref: str | None,
                         at: datetime) -> None:

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from nudges.delivery.inflight import InFlight
 from nudges.delivery.outbox import OutboxDispatcher
+from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,12 @@ RETENTION_FIRST_RUN = timedelta(minutes=1)  # not in the middle of start-up
 class DeliveryScheduler:
     def __init__(self, dispatcher: OutboxDispatcher, tick_seconds: float, *, planner: WeeklyPlanner | None = None,
                  plan_seconds: float = 60.0, retention: Callable[[], Awaitable[object]] | None = None,
-                 retention_hours: float = 24.0) -> None:
+                 retention_hours: float = 24.0, monthly: MonthlyPlanner | None = None) -> None:
         self._dispatcher = dispatcher
         self._tick_seconds = tick_seconds
         self._planner = planner  # queues the weekly messages; a second job, next to the outbox tick
         self._plan_seconds = plan_seconds
+        self._monthly = monthly  # the monthly pictures, planned right after the weekly messages on that job
         # Removes old texts; a third job. Idempotent, so every replica may run it.
         self._retention = retention
         self._retention_hours = retention_hours
@@ -77,6 +79,11 @@ class DeliveryScheduler:
         except Exception:
             log.exception("weekly planning failed")
             return
+        if self._monthly is not None:
+            try:
+                queued += await self._monthly.plan_due()
+            except Exception:
+                log.exception("monthly planning failed")
         if queued:
             await self.kick()  # send at once rather than at the next outbox tick, without holding up planning
 

@@ -54,7 +54,10 @@ class TextCatalog:
 
     def variant(self, locale: str, key: str, seed: int, **params: Any) -> str:
         options = self.variants[self._lang(locale)][key]
-        return options[seed % len(options)].format_map(_Params(params)).strip()
+        return options[self.variant_number(locale, key, seed)].format_map(_Params(params)).strip()
+
+    def variant_number(self, locale: str, key: str, seed: int) -> int:
+        return seed % len(self.variants[self._lang(locale)][key])
 
     def variant_count(self, key: str) -> int:
         return min(len(self.variants[lang][key]) for lang in self.variants)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
@@ -32,6 +32,7 @@ class SqlOutboxRepository:
         period: str,
         due_at: datetime,
         now: datetime,
+        text_variant: int | None = None,
     ) -> OutboxMessage | None:
         stmt = (
             insert_ignoring_duplicates(self._session, OutboxMessage)
@@ -47,6 +48,7 @@ class SqlOutboxRepository:
                 due_at=due_at,
                 attempts=0,
                 created_at=now,
+                text_variant=text_variant,
             )
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxMessage)
@@ -106,6 +108,16 @@ class SqlOutboxRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(await self._session.scalars(stmt))
 
+    async def postpone(self, row_id: int, due_at: datetime) -> None:
+        """A claimed row was not sent (nothing of it went out): it is due at ``due_at`` instead, and its
+        attempt marker goes, so that later send is no repeat of one that may have arrived."""
+        row = await self._row(row_id)
+        if row.status != OutboxStatus.PENDING.value:
+            return
+        row.due_at = due_at
+        row.attempt_started_at = None
+        await self._session.flush()
+
     async def bring_forward(self, row_id: int, due_at: datetime, message: OutgoingMessage) -> None:
         """A pending row goes out at ``due_at`` instead, as ``message``. It keeps its key, so what was
         held goes out once, now, and not again at the time it was held for."""
@@ -150,6 +162,13 @@ class SqlOutboxRepository:
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
         )
         return list(await self._session.scalars(stmt))
+
+    async def forget_variants(self, before: datetime) -> int:
+        """One update over the partial index of rows that still carry a variant (migration 0012)."""
+        stmt = (update(OutboxMessage)
+                .where(OutboxMessage.text_variant.is_not(None), OutboxMessage.created_at < before)
+                .values(text_variant=None))
+        return affected(await self._session.execute(stmt))
 
     async def delete_for_person(self, person_id: int) -> int:
         stmt = delete(OutboxMessage).where(OutboxMessage.person_id == person_id)

@@ -81,6 +81,12 @@ class SqlPersonRepository:
         )
         return await self._session.scalar(stmt)
 
+    async def by_aad_object_id(self, workspace_id: int, aad_object_id: str) -> Person | None:
+        """Teams (beyond the port): the person with this Microsoft Entra object id, the oldest if two have it."""
+        stmt = (select(Person).where(Person.workspace_id == workspace_id, Person.aad_object_id == aad_object_id)
+                .order_by(Person.id).limit(1))
+        return await self._session.scalar(stmt)
+
     async def by_handle(self, workspace_id: int, handle: str) -> Person | None:
         stmt = select(Person).where(Person.workspace_id == workspace_id, Person.handle == handle.lower())
         return await self._session.scalar(stmt)

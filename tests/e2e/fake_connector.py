@@ -33,6 +33,7 @@ BLOCKED_FIXTURE = Path(__file__).resolve().parents[1] / "data/fixtures/teams/pro
 PREFIX = "/teams/"
 # Kinds of request, as recorded in `Sent.kind`.
 REPLY, SEND, UPDATE, DELETE, CREATE, MEMBERS = "reply", "send", "update", "delete", "create", "members"
+UPLOAD, TEAM = "upload", "team"  # a PUT to an upload URL (OneDrive's, in Teams), GET v3/teams/{id}
 ACTIVITY_POSTS = (REPLY, SEND)
 
 
@@ -50,6 +51,7 @@ class Sent:
     at: float
     status: int
     kind: str = ""
+    answered_id: str | None = None  # the id the fake gave a posted activity (what an update later names)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class FakeConnector(LoopbackServer):
 
     def __init__(self) -> None:
         self.rosters: dict[str, list[dict[str, Any]]] = {}  # conversation id -> TeamsChannelAccount dicts
+        self.teams: dict[str, dict[str, Any]] = {}  # team id -> TeamDetails
         self._requests: list[Sent] = []
         self._faults: list[_Fault] = []
         self._blocked: set[str] = set()
@@ -93,6 +96,8 @@ class FakeConnector(LoopbackServer):
         app.router.add_get(v3 + "/{conversation_id}/members", self._handle_members)
         app.router.add_get(v3 + "/{conversation_id}/members/{member_id}", self._handle_members)
         app.router.add_get(v3 + "/{conversation_id}/pagedmembers", self._handle_members)
+        app.router.add_get(PREFIX + "v3/teams/{team_id}", self._handle_team)
+        app.router.add_put("/upload/{name}", self._handle_upload)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
 
     @property
@@ -107,6 +112,18 @@ class FakeConnector(LoopbackServer):
         `{"id": "29:1", "name": "An", "aadObjectId": "...", "email": "...", "userPrincipalName": "...",
         "tenantId": "...", "userRole": "user"}`."""
         self.rosters[conversation_id] = list(members)
+
+    def set_team(self, team_id: str, aad_group_id: str, name: str = "Team") -> None:
+        """What GET v3/teams/{team_id} answers (TeamDetails); unknown teams answer 404."""
+        self.teams[team_id] = {"id": team_id, "name": name, "aadGroupId": aad_group_id}
+
+    def upload_url(self, name: str) -> str:
+        """An upload URL as a file consent's uploadInfo carries (OneDrive's, in Teams): PUTs there are `uploads()`."""
+        return f"http://127.0.0.1:{self._port}/upload/{name}"
+
+    def uploads(self) -> list[Sent]:
+        """The PUTs to upload URLs (body: the parsed JSON file), faulted ones included (kind UPLOAD)."""
+        return [s for s in self._requests if s.kind == UPLOAD]
 
     def throttle(self, times: int = 1, retry_after: int = 1, conversation_id: str | None = None,
                  kinds: tuple[str, ...] = ACTIVITY_POSTS) -> None:
@@ -150,6 +167,10 @@ class FakeConnector(LoopbackServer):
     def delivered(self, conversation_id: str | None = None) -> list[Sent]:
         """Like `sent`, but only the posts that were answered with success."""
         return [s for s in self.sent(conversation_id) if s.status < 300]
+
+    def updated(self, conversation_id: str | None = None) -> list[Sent]:
+        """The updates (PUT .../activities/{id}) to `conversation_id`, if given, faulted ones included."""
+        return [s for s in self._requests if s.kind == UPDATE and conversation_id in (None, s.conversation_id)]
 
     def created(self) -> list[dict[str, Any]]:
         """The ConversationParameters bodies of POST v3/conversations, in order."""
@@ -255,7 +276,8 @@ class FakeConnector(LoopbackServer):
             return self._answer(sent, 200)
         if sent.kind == UPDATE:
             return self._answer(sent, 200, {"id": sent.activity_id})
-        return self._answer(sent, 201, {"id": self._new_id()})
+        sent.answered_id = self._new_id()
+        return self._answer(sent, 201, {"id": sent.answered_id})
 
     async def _handle_create(self, request: web.Request) -> web.Response:
         sent = await self._record(request, CREATE)
@@ -270,6 +292,7 @@ class FakeConnector(LoopbackServer):
         sent = await self._record(request, MEMBERS)
         fault = self._take_fault(sent)
         if fault is not None:
+            await asyncio.sleep(fault.delay)  # a roster that hangs (hang(..., kinds=(MEMBERS,)))
             return self._answer(sent, fault.status, fault.body, fault.headers)
         roster = self._roster(sent.conversation_id or "")
         member_id = request.match_info.get("member_id")
@@ -290,6 +313,25 @@ class FakeConnector(LoopbackServer):
         if conversation_id in self.rosters:
             return self.rosters[conversation_id]
         return self.rosters.get(conversation_id.split(";messageid=")[0], [])
+
+    async def _handle_team(self, request: web.Request) -> web.Response:
+        sent = await self._record(request, TEAM)
+        team = self.teams.get(request.match_info["team_id"])
+        if team is None:
+            return self._answer(sent, 404, _error("NotFound", "team not found"))
+        return self._answer(sent, 200, team)
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """An upload session that takes the whole file in one PUT, as OneDrive's does (201 and the item)."""
+        sent = await self._record(request, UPLOAD)
+        fault = self._take_fault(sent)
+        if fault is not None:
+            return self._answer(sent, fault.status, fault.body, fault.headers)
+        size = int(sent.headers.get("content-length") or 0)
+        if sent.headers.get("content-range") != f"bytes 0-{size - 1}/{size}":
+            return self._answer(sent, 400, _error("invalidRange", "Content-Range must cover the whole file"))
+        return self._answer(sent, 201, {"id": "item-" + self._new_id(), "name": request.match_info["name"],
+                                        "size": size})
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         sent = await self._record(request, "unknown")

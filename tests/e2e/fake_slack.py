@@ -185,7 +185,8 @@ class FakeSlack(LoopbackServer):
         return [c for c in self._calls if method is None or c.method == method]
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages chat.postMessage accepted (faulted calls excluded), in one channel or all."""
+        """Messages chat.postMessage accepted (faulted calls excluded), and the messages that share an
+        uploaded file in a channel (``files``), in one channel or all."""
         return [m for c, messages in self._posted.items() if channel in (None, c) for _, m in messages]
 
     def responses(self, name: str | None = None) -> list[ResponsePost]:
@@ -325,6 +326,9 @@ class FakeSlack(LoopbackServer):
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _api_chat_update(self, args: dict) -> dict:
+        for _, posted in self._posted.get(args.get("channel", ""), []):  # what history serves changes too
+            if posted.get("ts") == args.get("ts"):
+                posted.update({k: args[k] for k in ("text", "blocks") if k in args}, edited={"user": BOT_USER_ID})
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", ""),
                 "message": {"text": args.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID}}
 
@@ -400,4 +404,8 @@ class FakeSlack(LoopbackServer):
             upload = self._uploads[f["id"]]
             upload.update(title=f.get("title") or upload["filename"], channel_id=channel_id, done=True)
             answered.append({"id": f["id"], "title": upload["title"], "name": upload["filename"]})
+        if channel_id:  # Slack shares the files in the channel as one message, the comment as its text
+            message = {"type": "message", "text": args.get("initial_comment", ""), "ts": self._next_ts(),
+                       "user": BOT_USER_ID, "bot_id": BOT_ID, "team": TEAM_ID, "upload": True, "files": answered}
+            self._posted.setdefault(str(channel_id), []).append((time.time(), message))
         return {"ok": True, "files": answered}

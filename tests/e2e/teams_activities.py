@@ -180,15 +180,46 @@ def bot_added_to_team(*, team_id: str = TEAM_ID, team_name: str = "Team", channe
 
 def bot_added_personal(user_id: str, *, service_url: str, aad_id: str | None = None,
                        conversation_id: str | None = None, tenant_id: str = TENANT_ID, bot_id: str = BOT_ID,
-                       bot_name: str = BOT_NAME) -> dict[str, Any]:
+                       bot_name: str = BOT_NAME, locale: str | None = None) -> dict[str, Any]:
     """The conversationUpdate a bot gets when a user installs it for personal use
     (conversationUpdate_bot_added_personal.docs.json): `membersAdded` is the bot and the user."""
     user = _user(user_id, None, aad_id)
     return _activity(
         "conversationUpdate", activity_id="f:" + uuid.uuid4().hex[:8], service_url=service_url, user=user,
         conversation=_personal(conversation_id or personal_conversation_id(user_id, bot_id), tenant_id),
-        bot_id=bot_id, bot_name=bot_name, channel_data={"tenant": {"id": tenant_id}},
+        bot_id=bot_id, bot_name=bot_name, channel_data={"tenant": {"id": tenant_id}}, locale=locale,
         membersAdded=[{"id": bot_id}, dict(user)])
+
+
+def installation_update(user_id: str, *, service_url: str, action: str = "add", aad_id: str | None = None,
+                        tenant_id: str = TENANT_ID, bot_id: str = BOT_ID, bot_name: str = BOT_NAME,
+                        locale: str | None = None) -> dict[str, Any]:
+    """The installationUpdate Teams sends next to the conversationUpdate when a user adds (`add`) or removes
+    (`remove`) the app for personal use: no name on `from`."""
+    return _activity(
+        "installationUpdate", activity_id="f:" + uuid.uuid4().hex[:8], service_url=service_url,
+        user=_user(user_id, None, aad_id), conversation=_personal(personal_conversation_id(user_id, bot_id), tenant_id),
+        bot_id=bot_id, bot_name=bot_name, channel_data={"tenant": {"id": tenant_id}, "source": {"name": "message"}},
+        locale=locale, action=action)
+
+
+def file_consent_invoke(action: str, *, user_id: str, service_url: str, context: Any, upload_url: str = "",
+                        name: str = "vraagbot-gegevens.json", reply_to_id: str | None = None,
+                        tenant_id: str = TENANT_ID, bot_id: str = BOT_ID, bot_name: str = BOT_NAME,
+                        locale: str = "nl-NL", activity_id: str | None = None) -> dict[str, Any]:
+    """The `fileConsent/invoke` Teams sends when the user allows (`accept`) or declines (`decline`) a file consent
+    card in the personal chat: `value.context` is the card's accept/decline context; on accept `uploadInfo` names
+    the upload URL (a OneDrive upload session) and the file's name, content URL and unique id."""
+    value: dict[str, Any] = {"type": "fileUpload", "action": action, "context": context}
+    if action == "accept":
+        value["uploadInfo"] = {"name": name, "uploadUrl": upload_url, "fileType": name.rsplit(".", 1)[-1],
+                               "contentUrl": f"https://contoso-my.sharepoint.com/personal/u/Documents/Apps/{name}",
+                               "uniqueId": str(uuid.uuid4()).upper()}
+    return _activity(
+        "invoke", activity_id=activity_id or "f:" + str(uuid.uuid4()), service_url=service_url,
+        user=_user(user_id, None, None), conversation=_personal(personal_conversation_id(user_id, bot_id), tenant_id),
+        bot_id=bot_id, bot_name=bot_name, channel_data={"tenant": {"id": tenant_id}}, locale=locale,
+        name="fileConsent/invoke", value=value, replyToId=reply_to_id or next_activity_id())
 
 
 async def post_activity(session: aiohttp.ClientSession, url: str, activity: dict[str, Any], *,

@@ -12,6 +12,7 @@ from tests.e2e import teams_activities as ta
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.loopback import until
 from tests.e2e.teams_bot import NAMES, USERS, running_teams_bot
+from tests.e2e.test_teams_files import accept_the_file
 
 CARD_KEY = "vraagbot_action"
 
@@ -59,7 +60,7 @@ async def test_vraag_opens_the_ask_form_card(bot):
     [sent] = await bot.fake.wait_for(conversation_id=bot.chat("sanne"))
     card = FakeConnector.card_of(sent.body)
     assert [i["id"] for i in card["body"] if i["type"].startswith("Input")] == [
-        "expert", "topic", "question", "assessment", "kind", "share_kind", "urgent"]
+        "expert_picked", "expert", "topic", "question", "assessment", "kind", "share_kind", "urgent"]
     assert card_actions(sent.body) == ["ask_form"]
 
 
@@ -146,8 +147,7 @@ async def test_data_export_and_deletion(bot):
                                    if "export_data" in card_actions(s.body)])
     export_value = next(a["data"]["value"] for a in FakeConnector.card_of(summary[-1].body)["actions"])
     await bot.submit("sanne", {CARD_KEY: "export_data", "value": export_value})
-    parts = await until(lambda: [t for t in bot.texts(bot.chat("sanne")) if t.startswith("Je gegevens (deel 1")])
-    data = json.loads(parts[0].split("```", 2)[1])
+    data = await accept_the_file(bot, "sanne")  # a file, through the consent card (tests/e2e/test_teams_files.py)
     assert data["person"]["platform_user_id"] == USERS["sanne"]
     assert data["questions"][0]["text"] == "Mag ik deze offerte goedkeuren?"
     assert data["personal_chat_reference_stored"] is True

@@ -12,6 +12,7 @@ from bot.teams.escape import card_text, message_text
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.loopback import until
 from tests.e2e.teams_bot import running_teams_bot
+from tests.e2e.test_teams_files import accept_the_file
 
 CARD_KEY = "vraagbot_action"
 HOSTILE = "Zie [click](https://evil.example) en **vet** <at>Anna</at> <img src=x> `code`"
@@ -53,7 +54,5 @@ async def test_a_hostile_question_and_answer_reach_the_connector_escaped(bot):
                                    if "export_data" in json.dumps(FakeConnector.card_of(s.body) or {})])
     value = next(a["data"]["value"] for a in FakeConnector.card_of(summary[-1].body)["actions"])
     await bot.submit("sanne", {CARD_KEY: "export_data", "value": value})
-    parts = await until(lambda: [t for t in bot.texts(bot.chat("sanne")) if t.startswith("Je gegevens (deel 1")])
-    fenced = parts[0].split("```", 2)[1]
-    assert "`" not in fenced and "<" not in fenced  # nothing can close the fence or open a tag
-    assert json.loads(fenced)["questions"][0]["text"] == HOSTILE  # and the export still says exactly what is stored
+    exported = await accept_the_file(bot, "sanne")  # a file now (consent card), not text Teams renders
+    assert exported["questions"][0]["text"] == HOSTILE  # and the export still says exactly what is stored

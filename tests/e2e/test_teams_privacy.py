@@ -13,6 +13,7 @@ from tests.e2e import teams_activities as ta
 from tests.e2e.fake_connector import FakeConnector
 from tests.e2e.loopback import until
 from tests.e2e.teams_bot import NAMES, USERS, running_teams_bot
+from tests.e2e.test_teams_files import accept_the_file
 from tests.unit.world import CATALOG
 
 CARD_KEY = "vraagbot_action"
@@ -87,8 +88,8 @@ async def test_export_pressed_in_a_channel_is_sent_to_the_personal_chat_only(bot
     [sanne_id] = bot.rows("SELECT id FROM people WHERE external_id = ?", USERS["sanne"])[0]
     status, _ = await bot.post(channel_submit(bot, "sanne", {CARD_KEY: "export_data", "value": str(sanne_id)}))
     assert status == 201
-    parts = await until(lambda: [t for t in bot.texts(bot.chat("sanne")) if t.startswith("Je gegevens (deel 1")])
-    assert json.loads(parts[0].split("```", 2)[1])["questions"][0]["text"] == QUESTION
+    exported = await accept_the_file(bot, "sanne")  # the consent card came to her personal chat
+    assert exported["questions"][0]["text"] == QUESTION
     assert shared_posts(bot) == [SENT_PRIVATELY]
     assert not any(QUESTION in t for t in shared_posts(bot))
 
@@ -103,7 +104,7 @@ async def test_export_by_action_execute_in_a_channel_answers_the_card_with_the_s
     assert status == 200
     card = json.loads(body)["value"]
     assert [block["text"] for block in card["body"]] == [SENT_PRIVATELY]
-    await until(lambda: [t for t in bot.texts(bot.chat("sanne")) if t.startswith("Je gegevens (deel 1")])
+    await accept_the_file(bot, "sanne")
     assert shared_posts(bot) == []
 
 

@@ -29,6 +29,8 @@ COUNTS_SENT = {  # texts whose count the code limits: rendered only with counts 
     "weekly.expert_confirmations": (1, 2),  # no confirmation: compose_expert leaves the line out
     "weekly.expert_focus": (FOCUS_ADVICE_FROM, FOCUS_ADVICE_FROM + 1),
     "nudge.autonomy": (AUTONOMY_STREAK,),
+    "chart.title": (1, 12),  # a chart has at least one week
+    "monthly.chart_hidden": (1, 2),  # no hidden week: monthly.chart instead
 }
 # Placeholders that take a number: rendered with each of COUNTS, so "0 keer ..." shows up here.
 NUMBERS = {"count", "asked", "asked_confirmed", "answered", "answered_confirmations", "open", "curt",
@@ -39,19 +41,27 @@ SHORT_NAME, LONG_NAME = "Lotte", "Marie-Louise van den Heuvel-Oosterhuis"
 NAMES = {0: [], 1: [SHORT_NAME], 2: ["Anna", LONG_NAME], 3: ["Anna", "Bram", LONG_NAME]}
 
 SAMPLES = {  # language-independent sample values; per language below
-    "id": "42", "topic": "juridisch-advies", "when": "14:30", "min": "5", "max": "500", "length": "612",
-    "days": "90", "part": "1", "parts": "2", "time": "09:00", "zone": "Europe/Amsterdam", "weeks": "2",
+    "id": "42", "topic": "juridisch-advies", "when": "14:30", "latest": "16:30", "min": "5", "max": "500",
+    "length": "612", "days": "90", "part": "1", "parts": "2", "time": "09:00", "zone": "Europe/Amsterdam", "weeks": "2",
     "with_outcome": str(OTHER_NUMBER), "werk_pct": "83%", "confirmed_pct": "33%", "name": "Joost",
     "command": "vraagg", "option": "dringend", "day": "maandagg", "added": "#contracten, #privacy",
     "removed": "#privacy", "current": "#contracten, #juridisch-advies", "topics": "#privacy",
+    # The impact report (bot/impact_cli.py): how its pieces are filled in.
+    "number": "2", "first": "2025-12", "last": "2026-11", "team": "Acme", "chart": "impact.png",
+    "table": "impact.csv", "share": "47.0", "low": "43.2", "high": "50.9", "trials": "644",
+    "subject": "na een kortaf antwoord (tekst 1)", "subject_value": "39.5% (95%-interval 33.7-45.5%, 261 keer)",
+    "against": "na een antwoord met nieuwe informatie", "against_value": "79.4% (95%-interval 76.9-81.7%, 1049 keer)",
+    "verdict": "lager",
 }
 PER_LANGUAGE = {
     "nl": {"weekday": "maandag", "next": "maandag 7 december om 09:00", "language": "Nederlands",
            "average": "4,5", "text": "Mag deze clausule in het contract blijven staan?",
-           "assessment": "ja, als de termijn klopt", "question": "Wat maakt het bij ons makkelijk om iets te vragen?"},
+           "assessment": "ja, als de termijn klopt", "question": "Wat maakt het bij ons makkelijk om iets te vragen?",
+           "month": "november 2026"},
     "en": {"weekday": "monday", "next": "Monday 7 December at 09:00", "language": "English",
            "average": "4.5", "text": "May this clause stay in the contract?",
-           "assessment": "yes, if the term is right", "question": "What makes it easy for us to ask something?"},
+           "assessment": "yes, if the term is right", "question": "What makes it easy for us to ask something?",
+           "month": "November 2026"},
 }
 
 
