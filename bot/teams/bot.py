@@ -138,7 +138,8 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         else:
             text = command_text(activity)
             words = text.split(maxsplit=1)
-            if words and words[0].lower() in ("vraag", "ask"):
+            # 'vraag ...' in Teams; '/vraag ...' too, the Slack form that help and the data summary show
+            if words and words[0].lower().removeprefix("/") in ("vraag", "ask"):
                 text = words[1] if len(words) > 1 else ""
                 if not text:  # plain 'vraag' opens the form, like /vraag in Slack
                     form = ask_form(self.deps.catalog, self.deps.locale_of(actor))

@@ -64,6 +64,16 @@ async def test_vraag_opens_the_ask_form_card(bot):
     assert card_actions(sent.body) == ["ask_form"]
 
 
+@pytest.mark.parametrize("typed", ["/vraag help", "/ask help", "vraag help"])
+async def test_the_slack_form_of_a_command_works_in_teams_too(bot, typed):
+    """Help and the data summary name commands as `/vraag ...`: typed so in Teams they must work, not be refused."""
+    status, _ = await bot.say("sanne", typed)
+    assert status == 201
+    [sent] = await bot.fake.wait_for(conversation_id=bot.chat("sanne"))
+    text = FakeConnector.all_text(sent.body)
+    assert "ken ik niet" not in text and "mijn-gegevens" in text, text
+
+
 async def test_form_submit_asks_and_the_expert_gets_a_card_with_werk_gunst_and_an_answer_field(bot):
     await bot.say("anna", "help")
     await bot.submit("sanne", {CARD_KEY: "ask_form", "expert": "@anna", "topic": "inkoop",
