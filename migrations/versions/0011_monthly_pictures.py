@@ -1,4 +1,6 @@
-"""The monthly team picture (issue 14): one post per team channel and month.
+"""The monthly team picture (issue 14): no schema change. The outbox row holds each post (the figures,
+drawn at send time) and its unique key makes it one per channel and month; this revision stays so the
+chain, reserved while the work ran in parallel, stays linear.
 
 Revision ID: 0011
 Revises: 0010
@@ -14,7 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass  # RESERVED: filled in by the work on this issue
+    pass  # nothing to change: see the docstring
 
 
 def downgrade() -> None:
