@@ -22,7 +22,7 @@ from bot.teams.escape import card_text, message_text
 from bot.teams.files import export_bytes, file_info_activity, is_export_consent, upload
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.picker import Directory
-from bot.teams.privacy import answer_privately
+from bot.teams.privacy import answer_privately, result_is_private
 from bot.teams.roster import Roster, TeamOwners
 from bot.teams.turns import OnceOnly, activity_key
 from bot.teams.welcome import is_personal, nothing_else, welcome_key
@@ -159,6 +159,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
         if result is None:
             await turn_context.send_activity(MessageFactory.text(message_text(self._already_received(actor))))
             return
+        privately = privately or result_is_private(activity, result)
         said = await self._answer(turn_context, actor, result, privately)
         if privately and said:
             await turn_context.send_activity(MessageFactory.text(message_text(said)))

@@ -11,6 +11,7 @@ from botbuilder.schema import Activity
 
 from handlers.commands import Ask, Help, parse
 from handlers.errors import HandlerError
+from handlers.messages import Result
 from handlers.team_commands import SetTeamNudge, ShowTeamNudge, SwitchTeamNudge
 
 ANSWERED_WHERE_ASKED = (Help, Ask, ShowTeamNudge, SetTeamNudge, SwitchTeamNudge)
@@ -33,3 +34,9 @@ def answer_privately(activity: Activity, text: str | None) -> bool:
     except HandlerError:
         return False  # the refusal says what was typed wrong, nothing about anyone
     return not isinstance(command, ANSWERED_WHERE_ASKED)
+
+
+def result_is_private(activity: Activity, result: Result) -> bool:
+    """An answer with buttons is the person's own to act on, whatever command brought it: a held question's
+    confirmation (send now / withdraw) also says that the expert is in focus, which is theirs."""
+    return in_shared_conversation(activity) and any(reply.buttons for reply in result.replies)

@@ -139,6 +139,28 @@ async def test_which_presence_holds_a_question(sqlite_database_url, graph, avail
     assert {"Presenting", "InACall", "InAConferenceCall", "Focusing"} <= HOLDING_ACTIVITIES
 
 
+async def test_a_question_asked_in_a_channel_does_not_tell_the_channel_about_focus_time(sqlite_database_url, graph):
+    """That Anna is in focus is hers, and the held notice's buttons are the asker's: both go to the 1:1 chat."""
+    graph.set_presence(ANNA_AAD, "DoNotDisturb", "Focusing")
+    async with teams_bot(sqlite_database_url, graph) as bot:
+        at = f"<at>{NAMES['anna']}</at>"
+        activity = ta.channel_mention(f"vraag {at} Mag ik deze offerte goedkeuren?", user_id=USERS["sanne"],
+                                      user_name=NAMES["sanne"], service_url=bot.fake.service_url)
+        activity["entities"].append({"type": "mention", "mentioned": {"id": USERS["anna"], "name": NAMES["anna"]},
+                                     "text": at})
+        status, _ = await bot.post(activity)
+        assert status == 201
+        [question] = await wait_for(lambda: questions(bot))
+        assert question.status == "held"
+        def sent(in_channel: bool) -> list[str]:
+            return [bot.fake.all_text(s.body) for s in bot.fake.sent()
+                    if (s.conversation_id or "").startswith(ta.CHANNEL_ID) is in_channel]
+
+        await until(lambda: any(HELD in t for t in sent(in_channel=False)), WAIT)  # she hears it, privately
+        in_channel = sent(in_channel=True)
+        assert in_channel and not any(HELD in t or "focus" in t.lower() for t in in_channel), in_channel
+
+
 async def test_an_urgent_question_goes_through_focus_time(sqlite_database_url, graph):
     graph.set_presence(ANNA_AAD, "DoNotDisturb", "Focusing")
     async with teams_bot(sqlite_database_url, graph) as bot:
