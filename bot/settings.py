@@ -138,6 +138,25 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", validation_alias="SLACK_API_URL",
         description="Slack Web API base URL (tests and local runs point it at a fake)",
     )
+    # Slack OAuth distribution (issue 16): installed into any number of workspaces instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = Field(
+        default=None, validation_alias="SLACK_CLIENT_ID",
+        description="the app's client id: turns on OAuth distribution (/slack/install, /slack/oauth_redirect; each "
+        "workspace's tokens stored encrypted in the database) instead of SLACK_BOT_TOKEN",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_CLIENT_SECRET", description="the app's client secret (OAuth)",
+    )
+    slack_redirect_uri: str | None = Field(
+        default=None, validation_alias="SLACK_REDIRECT_URI",
+        description="https://<your host>/slack/oauth_redirect, as under OAuth & Permissions; needed when the app "
+        "lists more than one redirect URL",
+    )
+    slack_token_key: SecretStr | None = Field(
+        default=None, description="with SLACK_CLIENT_ID: the key the stored Slack tokens are encrypted with (a "
+        "Fernet key, see README). To change it, put the new key first and the old one after, "
+        "comma-separated, start once, then drop the old one",
+    )
 
     # Microsoft Teams (Bot Framework). No app id and no local-testing switch: Teams is off, no /api/messages.
     microsoft_app_id: str | None = Field(
@@ -235,7 +254,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret this process knows, so the log filter can mask it wherever it turns up."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.microsoft_app_password,
-                   self.metrics_token, self.graph_app_password]
+                   self.metrics_token, self.graph_app_password, self.slack_client_secret, self.slack_token_key]
         values = [s.get_secret_value() for s in secrets if s is not None]
         password = make_url(self.database_url).password if "://" in self.database_url else None
         return values + ([str(password)] if password else [])
@@ -272,7 +291,7 @@ class Settings(BaseSettings):
             raise ValueError("MICROSOFT_APP_TENANT_ID: must be set for a SingleTenant app")
         return self
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret")
     @classmethod
     def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
         # Set but empty is a mistake, never "off": an empty signing secret would let anyone sign requests.
@@ -292,9 +311,51 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
         return self
 
+    @model_validator(mode="after")
+    def _slack_oauth_complete(self) -> Settings:
+        if not self.slack_client_id:
+            return self
+        if self.slack_bot_token is not None:
+            raise ValueError("SLACK_BOT_TOKEN: leave it out with SLACK_CLIENT_ID (OAuth distribution keeps each "
+                             "workspace's token in the database); set one or the other")
+        if self.slack_app_token is not None:
+            raise ValueError("SLACK_APP_TOKEN: OAuth distribution needs the HTTP routes /slack/install and "
+                             "/slack/oauth_redirect, and Socket Mode serves none; leave one of them out")
+        if self.slack_client_secret is None:
+            raise ValueError("SLACK_CLIENT_SECRET: must be set when SLACK_CLIENT_ID is")
+        if self.slack_signing_secret is None:
+            raise ValueError("SLACK_SIGNING_SECRET: must be set when SLACK_CLIENT_ID is")
+        if self.slack_token_key is None:
+            raise ValueError("VRAAGBOT_SLACK_TOKEN_KEY: must be set when SLACK_CLIENT_ID is (the stored tokens "
+                             "are encrypted with it; the README says how to make one)")
+        return self
+
+    @field_validator("slack_token_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        from cryptography.fernet import Fernet  # only when set
+
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        try:
+            for key in keys:
+                Fernet(key.encode())
+        except ValueError:
+            raise ValueError("must be one or more keys of 32 url-safe base64-encoded bytes, comma-separated "
+                             "(a Fernet key: the README says how to make one)") from None
+        if not keys:
+            raise ValueError("must not be empty; leave the variable out instead")
+        return value
+
+    @property
+    def slack_oauth(self) -> bool:
+        """OAuth distribution: installed through /slack/install, a token per workspace."""
+        return bool(self.slack_client_id)
+
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -436,7 +497,7 @@ def _shown(problem: dict) -> str:
     """The wrong value, except for secrets, which never reach a log or a terminal (nor does the password
     in a URL such as the database's)."""
     field = str(problem["loc"][0]).lower()
-    secret = field.endswith(("token", "secret", "password"))
+    secret = field.endswith(("token", "secret", "password", "_key"))
     value = problem.get("input")
     if secret:
         return "a hidden value"

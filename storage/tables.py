@@ -351,3 +351,44 @@ class InboxRequest(Base):
     lease_until: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SlackInstallation(Base):
+    """One install of the Slack app through OAuth (issue 16): a workspace, or a whole Enterprise Grid org
+    for an org-wide install. ``workspace_key`` is what vraagbot keys that workspace by (``workspaces.
+    external_id`` for platform "slack"): the org's enterprise id for an org-wide install, else the team id.
+    The token columns hold ciphertext only (bot/slack/installations.py encrypts them); uninstalling or
+    revoking clears them."""
+
+    __tablename__ = "slack_installations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_key: Mapped[str] = mapped_column(String(EXTERNAL_ID), unique=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    team_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))  # None for an org-wide install
+    is_enterprise_install: Mapped[bool] = _flag()
+    app_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    enterprise_name: Mapped[str | None] = mapped_column(String(NAME))
+    team_name: Mapped[str | None] = mapped_column(String(NAME))
+    bot_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    bot_user_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))
+    bot_scopes: Mapped[str | None] = mapped_column(Text)
+    bot_token: Mapped[str | None] = mapped_column(Text)  # encrypted
+    bot_refresh_token: Mapped[str | None] = mapped_column(Text)  # encrypted; only with token rotation
+    bot_token_expires_at: Mapped[datetime | None]
+    user_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID))  # who installed it
+    user_token: Mapped[str | None] = mapped_column(Text)  # encrypted; only when user scopes were asked for
+    user_refresh_token: Mapped[str | None] = mapped_column(Text)  # encrypted
+    user_scopes: Mapped[str | None] = mapped_column(Text)
+    user_token_expires_at: Mapped[datetime | None]
+    token_type: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
+    installed_at: Mapped[datetime]
+
+
+class SlackOAuthState(Base):
+    """The state of an OAuth install that was started and not yet finished: consumed once, before it expires."""
+
+    __tablename__ = "slack_oauth_states"
+
+    state: Mapped[str] = mapped_column(String(EXTERNAL_ID), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

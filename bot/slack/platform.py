@@ -24,6 +24,7 @@ from bot.platforms import Route
 from bot.settings import Settings
 from bot.slack.guard import MALFORMED, malformed, refusal, refuse_malformed
 from bot.slack.intake import SlackIntake
+from bot.slack.oauth import SlackOAuth, slack_oauth
 from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
 from bot.slack.work import SlackWork
 from handlers.context import Deps
@@ -49,11 +50,17 @@ class SlackParts:
     client: AsyncWebClient
     messenger: SlackMessenger
     presence: SlackPresence
+    oauth: SlackOAuth | None = None  # OAuth distribution: every workspace's token from the installations
 
 
 def slack_parts(settings: Settings, uow: UnitOfWorkFactory) -> SlackParts:
-    assert settings.slack_bot_token is not None
     posts = PostPacer(settings.slack_posts_per_minute)
+    if settings.slack_oauth:  # no token of its own: each call carries its workspace's (bot/slack/web.py)
+        oauth = slack_oauth(settings, uow)
+        client = make_client(None, settings.slack_api_url, posts=posts)
+        messenger = SlackMessenger(client, uow, posts=posts, tokens=oauth.recipients.of_message)
+        return SlackParts(client, messenger, SlackPresence(client, tokens=oauth.recipients.of_person), oauth)
+    assert settings.slack_bot_token is not None
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, posts=posts)
     messenger = SlackMessenger(client, uow, posts=posts)
     return SlackParts(client, messenger, SlackPresence(client))
@@ -82,7 +89,10 @@ class SlackPlatform:
         return self.app_token is None
 
     def routes(self) -> list[Route]:
-        return [Route("POST", "/slack/events", self.handle)] if self.serves_http else []
+        if not self.serves_http:
+            return []
+        installs = self.parts.oauth.routes() if self.parts.oauth is not None else []
+        return [Route("POST", "/slack/events", self.handle), *installs]
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: bolt checks the signature (401 when wrong) and routes the request."""
@@ -107,6 +117,9 @@ class SlackPlatform:
     async def start(self) -> None:
         """In Socket Mode: the first connection. A token Slack refuses ends start-up (SocketModeRefused); any
         other failure is tried again in the background, so health, sends and stored work go on meanwhile."""
+        if self.parts.oauth is not None and (count := await self.parts.oauth.store.reencrypt()):
+            log.info("slack: the tokens of %d installation(s) are encrypted with the first VRAAGBOT_SLACK_TOKEN_KEY",
+                     count)
         if not self.app_token:
             return
         url, failure = None, None
@@ -241,12 +254,17 @@ def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: Inb
     # process_before_response: bolt answers only once the listener returned, so the answer (the ack) follows the
     # inbox insert for every kind, events included (bolt would otherwise ack an event before its listener runs).
     # The listeners only store, so this holds up nothing (bot/slack/intake.py).
+    # With OAuth distribution bolt finds each request's workspace token in the installations (authorize).
+    installs = {"oauth_flow": parts.oauth.flow, "authorize": parts.oauth.authorize} if parts.oauth else {}
     app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=True,
-                   request_verification_enabled=True)  # always: no setting turns the signature check off
+                   request_verification_enabled=True,  # always: no setting turns the signature check off
+                   **installs)
     app.error(refuse_malformed)
+    if parts.oauth is not None:  # app_uninstalled, tokens_revoked: the tokens are deleted before the ack
+        app.enable_token_revocation_listeners()
     SlackIntake(deps, inbox, parts.messenger).register(app)
     inbox.register("slack", SlackWork(deps, SlackDirectory(parts.client), parts.messenger, parts.presence,
-                                      parts.client))
+                                      parts.client, tokens=parts.oauth.tokens if parts.oauth else None))
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token is not None else None
     return SlackPlatform(app, parts, app_token)
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +47,22 @@ UNKNOWN_STATUSES = {500, 502, 504}
 UNKNOWN_CODES = {"internal_error", "fatal_error"}
 # Set by SlackMessenger.send for the duration of one send: what NoteUnknownOutcomes saw.
 _unknown_outcomes: ContextVar[list[str] | None] = ContextVar("unknown_outcomes", default=None)
+# OAuth distribution (issue 16): the bot token of the workspace the work at hand is for. SharedSessionClient
+# calls with it while it is set (using_token), and with its own token (SLACK_BOT_TOKEN, or none) otherwise.
+_workspace_token: ContextVar[str | None] = ContextVar("workspace_token", default=None)
+# A recipient's bot token: a message's (bot/slack/installations.py); None without OAuth distribution.
+MessageTokens = Callable[[OutgoingMessage], Awaitable[str]]
+PersonTokens = Callable[[int], Awaitable[str | None]]
+
+
+@contextlib.contextmanager
+def using_token(token: str | None) -> Iterator[None]:
+    """Web API calls of this task (and the tasks it starts) use ``token`` until the block ends."""
+    reset = _workspace_token.set(token)
+    try:
+        yield
+    finally:
+        _workspace_token.reset(reset)
 
 
 def outcome_unknown(response: Any = None, error: Any = None) -> bool:
@@ -179,6 +196,7 @@ class SharedSessionClient(AsyncWebClient):
 
     def __init__(self, *args: Any, connections: int = CONNECTIONS, **kwargs: Any) -> None:
         self._shared: aiohttp.ClientSession | None = None
+        self._own_token: str | None = None
         self._connections = connections
         self._closed = False
         super().__init__(*args, **kwargs)
@@ -199,6 +217,15 @@ class SharedSessionClient(AsyncWebClient):
     def session(self, value: aiohttp.ClientSession | None) -> None:  # the SDK's constructor sets it
         self._shared = value
 
+    @property  # type: ignore[override]
+    def token(self) -> str | None:
+        """The workspace's token while ``using_token`` holds one, else the client's own."""
+        return _workspace_token.get() or self._own_token
+
+    @token.setter
+    def token(self, value: str | None) -> None:  # the SDK's constructor sets it
+        self._own_token = value
+
     async def start(self) -> None:
         """Open the session now (in the running loop) rather than at the first call."""
         _ = self.session
@@ -210,7 +237,7 @@ class SharedSessionClient(AsyncWebClient):
             await self._shared.close()
 
 
-def make_client(token: str, base_url: str, *, posts: PostPacer | None = None,
+def make_client(token: str | None, base_url: str, *, posts: PostPacer | None = None,
                 connections: int = CONNECTIONS) -> SharedSessionClient:
     """The SDK's own retry handlers: wait out a 429's Retry-After (posts then queue at ``posts``
     again), retry connection and 5xx errors (a post only when it surely did not arrive). One shared
@@ -287,8 +314,9 @@ class SlackPresence:
 
     PREFETCHED_SECONDS = 15.0  # a do-not-disturb window changes seldom; this only spans one request
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, tokens: PersonTokens | None = None) -> None:
         self._client = client
+        self._tokens = tokens  # OAuth distribution: outside a request, the person's workspace's token
         self._prefetched: dict[str, tuple[float, datetime | None]] = {}
 
     async def prefetch(self, user_id: str) -> None:
@@ -300,6 +328,9 @@ class SlackPresence:
         until, answer = self._prefetched.pop(person.external_id, (0.0, None))
         if until > time.monotonic():
             return answer
+        if self._tokens is not None and _workspace_token.get() is None:  # a recheck from the outbox
+            with using_token(await self._tokens(person.id)):
+                return await self._ask(person.external_id, f"person {person.id}")
         return await self._ask(person.external_id, f"person {person.id}")
 
     async def _ask(self, user_id: str, who: str) -> datetime | None:
@@ -345,9 +376,10 @@ class SlackMessenger:
     other message to a person goes to their DM with the bot, so nobody else sees it."""
 
     def __init__(self, client: AsyncWebClient, uow: UnitOfWorkFactory, *, posts: PostPacer | None = None,
-                 lookups: LookupPacer | None = None) -> None:
+                 lookups: LookupPacer | None = None, tokens: MessageTokens | None = None) -> None:
         self._client = client
         self._uow = uow
+        self._tokens = tokens  # OAuth distribution: each message goes with its recipient's workspace's token
         self._pacer = ChannelPacer()
         self._posts = posts or PostPacer(300.0)  # pass the client's pacer, so retries queue there too
         self._lookups = lookups or LookupPacer()  # one client, one workspace: one Tier 3 allowance
@@ -356,7 +388,8 @@ class SlackMessenger:
         unknown: list[str] = []  # filled by NoteUnknownOutcomes while this send runs
         noting = _unknown_outcomes.set(unknown)
         try:
-            return await self._send(message)
+            async with self._as_recipients_app(message):
+                return await self._send(message)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             raise as_send_error(error, unknown=bool(unknown)) from error
         finally:
@@ -417,9 +450,10 @@ class SlackMessenger:
                         "uploaded again (it may arrive twice)", message.delivery_key)
             return None
         try:
-            for channel in await self._conversations_of(message):
-                if ts := await self._labelled_post(channel, message.delivery_key, since, image):
-                    return f"{channel}:{ts}"
+            async with self._as_recipients_app(message):
+                for channel in await self._conversations_of(message):
+                    if ts := await self._labelled_post(channel, message.delivery_key, since, image):
+                        return f"{channel}:{ts}"
             return None
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             failure = as_send_error(error)
@@ -428,6 +462,16 @@ class SlackMessenger:
             if failure.retry_after is not None:
                 self._lookups.hold(failure.retry_after)
             raise failure from error
+
+    @contextlib.asynccontextmanager
+    async def _as_recipients_app(self, message: OutgoingMessage) -> AsyncIterator[None]:
+        """With OAuth distribution: the calls for this message carry the token of the recipient's workspace
+        (RecipientUnreachable when the app is no longer installed there)."""
+        if self._tokens is None:
+            yield
+            return
+        with using_token(await self._tokens(message)):
+            yield
 
     async def _conversations_of(self, message: OutgoingMessage) -> list[str]:
         if message.channel is not None:

@@ -10,13 +10,15 @@ from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.internals import extract_enterprise_id, extract_is_enterprise_install
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox.workers import Transact
 from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, message_blocks
+from bot.slack.installations import WorkspaceTokens, workspace_key_of
 from bot.slack.message_updates import update_pressed_message
 from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
-from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence
+from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, using_token
 from handlers import dispatch
 from handlers.commands import Ask, addressed_expert, parse_or_refusal, topics_command
 from handlers.context import Actor, Deps
@@ -28,18 +30,36 @@ from storage.repositories.inbox import ClaimedRequest
 log = logging.getLogger(__name__)
 
 
+def workspace_of(body: dict[str, Any]) -> str:
+    """The workspace someone acts in, as vraagbot keys it: with an org-wide install on Enterprise Grid the
+    org, whose user ids are the same in each of its workspaces (one person, colleagues in any of them);
+    otherwise the workspace (team) itself."""
+    if extract_is_enterprise_install(body) and (org := extract_enterprise_id(body)):
+        return org
+    return team_of(body)
+
+
 class SlackWork:
     """Implements bot.inbox.workers.InboxRunner for Slack."""
 
     def __init__(self, deps: Deps, directory: SlackDirectory, messenger: SlackMessenger, presence: SlackPresence,
-                 client: AsyncWebClient) -> None:
+                 client: AsyncWebClient, tokens: WorkspaceTokens | None = None) -> None:
         self.deps = deps
         self.directory = directory
         self.messenger = messenger
         self.presence = presence
         self.client = client
+        self.tokens = tokens  # OAuth distribution: each workspace's own bot token
 
     async def run(self, request: ClaimedRequest, transact: Transact) -> None:
+        if self.tokens is None:
+            await self._run(request, transact)
+            return
+        # Every Web API call of this request's work with the token of the install it came through.
+        with using_token(await self.tokens.bot_token(workspace_key_of(json.loads(request.payload)))):
+            await self._run(request, transact)
+
+    async def _run(self, request: ClaimedRequest, transact: Transact) -> None:
         body = json.loads(request.payload)
         if request.kind == "command":
             await self._command(body, transact)
@@ -63,9 +83,11 @@ class SlackWork:
 
     async def given_up(self, request: ClaimedRequest) -> None:
         body = json.loads(request.payload) if request.payload else {}
-        if user := user_of(body):
+        token = await self.tokens.bot_token(workspace_key_of(body)) if self.tokens is not None else None
+        if (user := user_of(body)) and (self.tokens is None or token):
             text = self.deps.catalog.text(self.deps.policy.default_locale, "inbox.given_up")
-            await self.messenger.reply_privately(user, OutgoingMessage(MessageKind.REPLY, text))
+            with using_token(token):
+                await self.messenger.reply_privately(user, OutgoingMessage(MessageKind.REPLY, text))
 
     # ------------------------------------------------------------------ per kind
 
@@ -74,7 +96,7 @@ class SlackWork:
         actor = replace(await self._actor(body, body.get("user_name")), channel=team_channel(body))
         expert_id = addressed_expert(parsed)
         # A colleague named as <@U123> may not have used the bot yet: registered with the question.
-        expert = await self._named_expert(body.get("team_id", ""), expert_id)
+        expert = await self._named_expert(workspace_of(body), expert_id)
 
         async def work(deps: Deps) -> Result:
             if expert is not None:
@@ -86,7 +108,7 @@ class SlackWork:
     async def _ask_modal(self, body: dict[str, Any], transact: Transact) -> None:
         actor = await self._actor(body, (body.get("user") or {}).get("username"))
         request = ask_request_from(body["view"])
-        expert = await self._named_expert(team_of(body), request.expert_external_id)
+        expert = await self._named_expert(workspace_of(body), request.expert_external_id)
 
         async def work(deps: Deps) -> Result:
             if expert is not None:
@@ -139,7 +161,7 @@ class SlackWork:
             await update_pressed_message(self.client, body, done)
 
     async def _thread_message(self, body: dict[str, Any], event: dict[str, Any], transact: Transact) -> None:
-        actor = await self.directory.actor(team_of(body) or event.get("team", ""), event["user"])
+        actor = await self.directory.actor(workspace_of(body) or event.get("team", ""), event["user"])
         thread = f"{event['channel']}:{event['thread_ts']}"
         result = await transact(lambda deps: dispatch.handle_thread_message(
             deps, actor, thread, event.get("text", ""), event_id=body.get("event_id")))
@@ -158,7 +180,7 @@ class SlackWork:
         return await self.directory.actor(team_id, user_id)
 
     async def _actor(self, body: dict[str, Any], fallback_name: str | None = None) -> Actor:
-        return await self.directory.actor(team_of(body), user_of(body), fallback_name)
+        return await self.directory.actor(workspace_of(body), user_of(body), fallback_name)
 
     async def _publish_home(self, actor: Actor, overview: Any) -> None:
         await self.client.views_publish(user_id=actor.user_external_id, view=home_view(self.deps.catalog, overview))

@@ -14,6 +14,11 @@ Faults can be injected per method: `rate_limit`, `fail` (plain HTTP error), `err
 Accepted `chat.postMessage`s are kept per channel (`posted`) and served by `conversations.history`,
 metadata included when asked for. `apps.connections.open` takes the app-level token (`app_token`) and
 hands out a Socket Mode URL from `socket_urls`, which tests/e2e/fake_socket_mode.py sets.
+
+OAuth (issue 16): `add_install(code, ...)` prepares what `oauth.v2.access` hands out for an install's code
+(checking the app's `client_id`/`client_secret`), `refresh_token` trades a rotating token for a new one, and
+each installed bot token answers `auth.test` with its own workspace (`token_owner`). Once any token was
+installed, only known tokens are accepted, and `revoke(token)` makes Slack refuse one.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import BasicAuth, web
 
 from tests.e2e.loopback import LoopbackServer
 
@@ -125,6 +130,12 @@ class FakeSlack(LoopbackServer):
         # (None: the app is not in Socket Mode).
         self.app_token: str | None = None
         self.socket_urls: Callable[[], str] | None = None
+        # OAuth: the app's credentials, what each install's code hands out, who each token belongs to.
+        self.client_id, self.client_secret = "1111.2222", "fake-client-secret"
+        self._installs: dict[str, dict[str, Any]] = {}
+        self.token_owner: dict[str, dict[str, Any]] = {}  # bot token -> its auth.test identity
+        self._refreshes: dict[str, dict[str, Any]] = {}  # refresh token -> what refreshing hands out
+        self.revoked: set[str] = set()
 
     # ---- lifecycle
 
@@ -175,6 +186,33 @@ class FakeSlack(LoopbackServer):
         """Answer ``times`` calls only after ``seconds`` (a 500 then, unless ``accept``: then the call is
         carried out at once and only its answer is late, as when a response is lost on the way)."""
         self._add_fault(method, times, _Fault(500, "Internal Server Error", delay=seconds, accept=accept))
+
+    def add_install(self, code: str, *, token: str, team_id: str | None, team_name: str = "Team",
+                    enterprise_id: str | None = None, is_enterprise_install: bool = False, installer: str = "UINSTALL",
+                    refresh_token: str | None = None, expires_in: int | None = None) -> None:
+        """What oauth.v2.access answers for ``code``: an install into ``team_id``, or org-wide into
+        ``enterprise_id`` (``team_id`` None). With ``refresh_token`` the token rotates (``expires_in`` seconds)."""
+        answer: dict[str, Any] = {
+            "ok": True, "app_id": APP_ID, "authed_user": {"id": installer}, "scope": "chat:write,commands",
+            "token_type": "bot", "access_token": token, "bot_user_id": BOT_USER_ID,
+            "team": {"id": team_id, "name": team_name} if team_id else None,
+            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+            "is_enterprise_install": is_enterprise_install}
+        if refresh_token is not None:
+            answer.update(refresh_token=refresh_token, expires_in=expires_in or 43200)
+        self._installs[code] = answer
+        self.token_owner[token] = {"team_id": team_id, "enterprise_id": enterprise_id,
+                                   "is_enterprise_install": is_enterprise_install}
+
+    def refresh_token(self, refresh_token: str, *, token: str, new_refresh_token: str, expires_in: int = 43200,
+                      like: str) -> None:
+        """Refreshing with ``refresh_token`` hands out ``token`` (for the workspace of the token ``like``)."""
+        self._refreshes[refresh_token] = {"ok": True, "token_type": "bot", "access_token": token,
+                                          "refresh_token": new_refresh_token, "expires_in": expires_in}
+        self.token_owner[token] = self.token_owner[like]
+
+    def revoke(self, token: str) -> None:
+        self.revoked.add(token)
 
     def _add_fault(self, method: str, times: int, fault: _Fault) -> None:
         self._faults.setdefault(method, []).extend([fault] * times)
@@ -243,15 +281,29 @@ class FakeSlack(LoopbackServer):
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
             return web.Response(text=fault.body, status=fault.status, headers=fault.headers)
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if method == "auth.test":  # who the token belongs to
+            return web.json_response(self._api_auth_test(call.args, call.headers.get("authorization", "")))
         return web.json_response(handler(call.args) if handler else {"ok": True})
 
     def _auth_error(self, method: str, authorization: str) -> str | None:
         """Slack's answer to a missing or wrong token: bot tokens for the Web API, the app-level token
         (exactly ours) for Socket Mode's method."""
+        if method == "oauth.v2.access":  # the app's own credentials, as HTTP basic auth
+            try:
+                credentials = BasicAuth.decode(authorization)
+            except ValueError:
+                return "invalid_client_id"
+            if credentials.login != self.client_id:
+                return "invalid_client_id"
+            return None if credentials.password == self.client_secret else "bad_client_secret"
         if not authorization.startswith("Bearer "):
             return "not_authed"
         token = authorization.removeprefix("Bearer ")
+        if token in self.revoked:
+            return "token_revoked"
         if method not in _APP_LEVEL:
+            if self.token_owner and token.startswith("xoxb-") and token not in self.token_owner:
+                return "invalid_auth"  # with installs, only their tokens are valid
             return None if token.startswith("xoxb-") else "not_authed"
         if not token.startswith("xapp-"):
             return "not_allowed_token_type"
@@ -290,9 +342,19 @@ class FakeSlack(LoopbackServer):
         micros = 1_700_000_000_000_000 + 100 * next(self._counter)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _api_auth_test(self, args: dict) -> dict:
+    def _api_auth_test(self, args: dict, authorization: str = "") -> dict:
+        owner = self.token_owner.get(authorization.removeprefix("Bearer "))
+        if owner is not None:
+            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "vraagbot",
+                    "team_id": owner["team_id"], "enterprise_id": owner["enterprise_id"], "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID, "is_enterprise_install": owner["is_enterprise_install"]}
         return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "vraagbot", "team_id": TEAM_ID,
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _api_oauth_v2_access(self, args: dict) -> dict:
+        if args.get("grant_type") == "refresh_token":
+            return self._refreshes.pop(str(args.get("refresh_token")), {"ok": False, "error": "invalid_refresh_token"})
+        return self._installs.pop(str(args.get("code")), {"ok": False, "error": "invalid_code"})  # a code works once
 
     def _api_apps_connections_open(self, args: dict) -> dict:
         if self.socket_urls is None:
