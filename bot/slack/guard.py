@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
 from slack_bolt.response import BoltResponse
 
+from bot.json_depth import nested_deeper_than
 from bot.slack.intake import NotStored
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,24 @@ def refusal(body: str, headers: dict[str, str]) -> web.Response | None:
     except ValueError:
         log.warning("slack request refused: timestamp %r is not a number", timestamp[:40])
         return web.json_response({"error": "invalid request"}, status=401)
+    content_type = extract_content_type(normalized)
     try:
-        parsed = parse_body(body, extract_content_type(normalized))
+        if nested_deeper_than(_json_part(body, content_type)):  # before the parser recurses that deep
+            raise ValueError("nested too deep")
+        parsed = parse_body(body, content_type)
     except (ValueError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict):
         log.warning("slack request refused: body is not a Slack payload")
         return web.json_response({"error": "body must be a Slack payload"}, status=400)
     return None
+
+
+def _json_part(body: str, content_type: str | None) -> str:
+    """The JSON in a request: the body, or a form's payload field (interactions come as payload=...)."""
+    if content_type == "application/x-www-form-urlencoded":
+        return parse_qs(body).get("payload", [""])[0]
+    return body
 
 
 def _where(error: BaseException) -> str:

@@ -24,6 +24,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.exceptions import DeserializationError
 
+from bot.json_depth import nested_deeper_than
 from bot.settings import Settings
 from bot.teams import signing_keys
 from bot.teams.admission import Admission
@@ -173,8 +174,11 @@ class TeamsPlatform:
         if request.content_length and request.content_length > MAX_ACTIVITY_BYTES:
             return _error(413, "activity too large")
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
+            raw = (await request.read()).decode()
+            if nested_deeper_than(raw):  # before json.loads recurses that deep (bot/json_depth.py)
+                raise ValueError("nested too deep")
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             log.warning("teams request refused: body is not JSON")
             return _error(400, "body must be a JSON activity")
         if not _is_activity(body):
