@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from bot.fatal import database_errors, existing_sqlite_file
+from bot.nudges_cli import find_workspace
 from bot.settings import Settings
 from handlers.context import Policy
 from handlers.impact import (
@@ -35,13 +36,11 @@ from handlers.impact import (
     reading_span,
     whole_months,
 )
-from handlers.ports import UnitOfWork, WorkspaceRecord
+from handlers.ports import UnitOfWork
 from handlers.weeks import team_time_zone
 from nudges.texts.catalog import TextCatalog, load_catalog
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
-
-PLATFORMS = ("slack", "teams", "shell")
 
 
 @dataclass(frozen=True)
@@ -51,24 +50,11 @@ class Gathered:
     report: ImpactReport
 
 
-async def _workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
-    """Our numeric id, ``platform:external id`` (slack:T0123) or a bare external id."""
-    if team.isdigit():
-        return await uow.workspaces.get(int(team))
-    platform, _, external = team.partition(":")
-    if external and platform in PLATFORMS:
-        return await uow.workspaces.by_external_id(platform, external)
-    for platform in PLATFORMS:
-        if (found := await uow.workspaces.by_external_id(platform, team)) is not None:
-            return found
-    return None
-
-
 async def gather(uow: UnitOfWork, team: str, months: int, now: datetime, policy: Policy,
                  language: str | None = None) -> Gathered | None:
     """The team's report, read in one unit of work; None when there is no such team. The language: the
     one asked for, else that of the team's weekly messages, else the default."""
-    workspace = await _workspace(uow, team)
+    workspace = await find_workspace(uow, team)
     if workspace is None:
         return None
     window = whole_months(now, months, team_time_zone(policy))

@@ -78,7 +78,7 @@ def preview_command(channel: str) -> None:
     click.echo(found.text)
 
 
-async def _workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
+async def find_workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
     """Our numeric id, ``platform:external id`` (slack:T0123) or a bare external id."""
     if team.isdigit():
         return await uow.workspaces.get(int(team))
@@ -110,7 +110,7 @@ async def team_language(uow: UnitOfWork, workspace_id: int) -> str | None:
 async def gather_report(uow_factory: UnitOfWorkFactory, settings: Settings, team: str, weeks: int,
                         language: str | None, now: datetime) -> TeamReport | None:
     async with uow_factory() as uow:
-        workspace = await _workspace(uow, team)
+        workspace = await find_workspace(uow, team)
         if workspace is None:
             return None
         locale = language or await team_language(uow, workspace.id) or settings.default_language

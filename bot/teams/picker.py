@@ -10,7 +10,6 @@ with the question, in the turn's transaction; their personal chat is opened when
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,11 +17,11 @@ from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity
-from msrest.exceptions import HttpOperationError
 
 from bot.teams.admission import activity_tenant
 from bot.teams.cards import ACTION_KEY, ASK_FORM, EXPERT_ID, picked_object_id
 from bot.teams.presence import TeamsPresence
+from bot.teams.roster import looked_up_member
 from handlers import dispatch
 from handlers.context import Actor, Deps
 from handlers.models import normalise_locale
@@ -31,7 +30,6 @@ from handlers.ports import Catalog, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-LOOKUP_TIMEOUT_SECONDS = 5.0  # one member look-up at the Bot Connector, before the turn's transaction
 MAX_CHANNELS = 5  # team channels asked at most per pick: each is a call inside the turn
 
 Step = Callable[[Deps], Awaitable[None]]
@@ -164,21 +162,11 @@ class Directory:
     async def _member(self, client: Any, conversation_id: str, object_id: str) -> Member | None:
         if client is None:
             return None
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS):
-                account = await client.conversations.get_conversation_member(conversation_id, object_id)
-        except HttpOperationError as error:
-            status = getattr(getattr(error, "response", None), "status_code", None)
-            if status != 404:  # 404: not a member there, which is an answer too
-                log.warning("teams: member look-up for the people picker failed (HTTP %s)", status)
+        account = await looked_up_member(client.conversations.get_conversation_member(conversation_id, object_id),
+                                         "member look-up for the people picker")
+        if account is None:
             return None
-        except (OSError, TimeoutError, ValueError, TypeError) as error:
-            log.warning("teams: member look-up for the people picker failed: %s", type(error).__name__)
-            return None
-        user_id = getattr(account, "id", None)
-        if not isinstance(user_id, str) or not user_id:
-            return None
-        return Member(user_id, getattr(account, "name", None) or "", stored=False)
+        return Member(account.id, getattr(account, "name", None) or "", stored=False)
 
 
 def _handle(name: str) -> str | None:

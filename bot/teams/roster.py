@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -47,6 +47,24 @@ class RosterEntry:
     aad_object_id: str | None
 
 
+async def looked_up_member(lookup: Awaitable[Any], what: str) -> Any | None:
+    """The member a Bot Connector member look-up found, or None: not a member there (a 404, an answer too),
+    or the look-up failed or took too long (logged, without the person's ids)."""
+    try:
+        async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS):
+            account = await lookup
+    except HttpOperationError as error:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        if status != 404:
+            log.warning("teams: %s failed (HTTP %s)", what, status)
+        return None
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        log.warning("teams: %s failed: %s", what, type(error).__name__)
+        return None
+    user_id = getattr(account, "id", None)
+    return account if isinstance(user_id, str) and user_id else None
+
+
 class Roster:
     def __init__(self, *, refresh_seconds: float = NAME_REFRESH_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -57,20 +75,10 @@ class Roster:
     async def member(self, turn_context: TurnContext, member_id: str) -> RosterEntry | None:
         """The member as the Bot Connector knows them where this turn happens, or None (not a member there,
         or the look-up failed: then it is logged)."""
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS):
-                account = await TeamsInfo.get_member(turn_context, member_id)  # the async connector client
-        except HttpOperationError as error:
-            status = getattr(getattr(error, "response", None), "status_code", None)
-            if status != 404:  # 404: not a member here, which is an answer too
-                log.warning("teams: roster look-up failed (HTTP %s)", status)
+        account = await looked_up_member(TeamsInfo.get_member(turn_context, member_id), "roster look-up")
+        if account is None:
             return None
-        except (OSError, TimeoutError, ValueError, TypeError) as error:
-            log.warning("teams: roster look-up failed: %s", type(error).__name__)
-            return None
-        user_id = getattr(account, "id", None)
-        if not isinstance(user_id, str) or not user_id:
-            return None
+        user_id = account.id
         name = getattr(account, "name", None)
         aad = getattr(account, "aad_object_id", None)
         return RosterEntry(user_id, name if isinstance(name, str) and name.strip() else None,
