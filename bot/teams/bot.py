@@ -197,6 +197,13 @@ class VraagbotTeamsBot(TeamsActivityHandler):
 
     # ------------------------------------------------------------------ installs
 
+    async def on_teams_members_added_dispatch(self, members_added: list[Any], team_info: Any,
+                                              turn_context: TurnContext) -> None:
+        """Only whether the bot itself was added matters here (names come from bot/teams/roster.py), so the
+        SDK's look-up of every other added member is skipped: one Bot Connector call each, and a member it
+        cannot find failed the whole turn."""
+        await self.on_teams_members_added(list(members_added), team_info, turn_context)
+
     async def on_teams_members_added(self, members_added: list[Any], team_info: Any,
                                      turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -219,6 +219,9 @@ class TeamsPlatform:
             invoke_response = await self.parts.adapter.process_activity(authenticated, activity, self.bot.on_turn)
         finally:
             self.slots.give_back()
+        if invoke_response and invoke_response.status == 501:  # the turn set no answer: an invoke we could not serve
+            log.warning("teams invoke %r answered 400: no handler answered it", activity.name)
+            return _error(400, "invoke not understood")
         if invoke_response:
             return web.json_response(serializer_helper(invoke_response.body), status=invoke_response.status)
         return web.Response(status=201)

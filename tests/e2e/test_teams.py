@@ -258,3 +258,13 @@ async def test_commands_work_in_a_channel_when_the_bot_is_mentioned(bot):
     [reply] = await bot.fake.wait_for(conversation_id=activity["conversation"]["id"])
     assert "staat bij Anna" in FakeConnector.all_text(reply.body)  # answered in the channel thread
     assert ("channel", ta.CHANNEL_ID) in bot.rows("SELECT kind, external_id FROM conversation_refs")
+
+
+async def test_a_member_added_whom_the_roster_does_not_know_is_no_server_error(bot):
+    """Someone else joined a team the bot is in: only whether the bot itself was added matters, so no member
+    look-up is made (botbuilder's own look-up failed the turn with a 5xx when the roster did not know them)."""
+    activity = ta.bot_added_to_team(service_url=bot.fake.service_url)
+    activity["membersAdded"] = [{"id": "29:not-in-the-roster"}]
+    activity["conversation"]["id"] = "19:a-channel-the-connector-does-not-know@thread.tacv2"
+    status, _ = await bot.post(activity)
+    assert status < 300, status
