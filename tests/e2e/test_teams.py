@@ -268,3 +268,14 @@ async def test_a_member_added_whom_the_roster_does_not_know_is_no_server_error(b
     activity["conversation"]["id"] = "19:a-channel-the-connector-does-not-know@thread.tacv2"
     status, _ = await bot.post(activity)
     assert status < 300, status
+
+
+async def test_an_invoke_no_handler_can_answer_is_a_400_not_a_5xx(bot):
+    """Found by the fuzz test: a messaging-extension query with a value of the wrong shape failed inside
+    botbuilder, which then answered 501."""
+    activity = ta.personal_message("x", user_id=USERS["sanne"], user_name=NAMES["sanne"],
+                                   service_url=bot.fake.service_url)
+    activity.update(type="invoke", name="composeExtension/query", value=[])
+    activity.pop("text", None)
+    status, _ = await bot.post(activity)
+    assert status == 400, status
