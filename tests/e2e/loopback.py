@@ -4,6 +4,7 @@ polling helper for things that happen after a request was acknowledged."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,10 +53,14 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
 
 
 async def until(check: Callable[[], Any], seconds: float = 6.0) -> Any:
-    """Poll ``check`` until it returns something truthy (and return that), or fail after ``seconds``."""
+    """Poll ``check`` (a function, or a coroutine function) until it returns something truthy (and return
+    that), or fail after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if result := check():
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
             return result
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")

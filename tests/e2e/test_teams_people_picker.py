@@ -5,8 +5,6 @@ personal chat when there is none yet."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,13 +47,8 @@ async def questions(bot: TeamsBot) -> list[tuple[str, str]]:
 
 
 async def wait_for(check: Any, seconds: float = WAIT) -> Any:
-    """Poll an async condition."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """Poll an async condition (loopback.until takes coroutine functions too)."""
+    return await until(check, seconds)
 
 
 async def delivered(bot: TeamsBot) -> list[tuple[str, str]]:

@@ -5,9 +5,7 @@ they are free or once the bound has passed; whatever goes wrong at Graph, it goe
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -71,13 +69,8 @@ async def questions(bot: TeamsBot) -> list[Any]:
 
 
 async def wait_for(check: Any, seconds: float = WAIT) -> Any:
-    """Poll an async condition."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """Poll an async condition (loopback.until takes coroutine functions too)."""
+    return await until(check, seconds)
 
 
 async def delivered(bot: TeamsBot) -> list[Any]:
