@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from bot.fatal import database_errors, existing_sqlite_file
-from bot.nudges_cli import find_workspace
+from bot.nudges_cli import NO_TEAM, find_team
 from bot.settings import Settings
 from handlers.context import Policy
 from handlers.impact import (
@@ -54,13 +54,14 @@ async def gather(uow: UnitOfWork, team: str, months: int, now: datetime, policy:
                  language: str | None = None) -> Gathered | None:
     """The team's report, read in one unit of work; None when there is no such team. The language: the
     one asked for, else that of the team's weekly messages, else the default."""
-    workspace = await find_workspace(uow, team)
-    if workspace is None:
+    found = await find_team(uow, team)
+    if found is None:
         return None
     window = whole_months(now, months, team_time_zone(policy))
-    questions = await uow.impact.questions_asked(workspace.id, *reading_span(window))
-    chosen = language or next(iter(await uow.impact.languages(workspace.id)), policy.default_locale)
-    return Gathered(workspace.name, chosen, impact_report(questions, window, now, policy.min_group_size))
+    questions = await uow.impact.questions_asked(found.workspace.id, *reading_span(window),
+                                                 org_workspace=found.org_workspace)
+    chosen = language or next(iter(await uow.impact.languages(found.workspace.id)), policy.default_locale)
+    return Gathered(found.name, chosen, impact_report(questions, window, now, policy.min_group_size))
 
 
 # --------------------------------------------------------------------------- words
@@ -308,7 +309,7 @@ def run(team: str, months: int, out: Path, language: str | None) -> None:
     settings = _settings()
     found = write_impact_report(settings, team, months, out, now=SystemClock().now(), language=language)
     if found is None:
-        click.echo(f"vraagbot: no workspace {team!r}; use our id, or slack:<team id> / teams:<tenant id>", err=True)
+        click.echo(NO_TEAM.format(team=team), err=True)
         sys.exit(1)
     words = Words(load_catalog(), found.language)
     for line in summary_lines(found.report, words, found.team):

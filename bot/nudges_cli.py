@@ -91,6 +91,29 @@ async def find_workspace(uow: UnitOfWork, team: str) -> WorkspaceRecord | None:
     return None
 
 
+NO_TEAM = ("vraagbot: no workspace {team!r}; use our id, or slack:<team id> / teams:<tenant id>, or for one "
+           "workspace of an org-wide Enterprise Grid install slack:<enterprise id>/<team id>")
+
+
+@dataclass(frozen=True)
+class FoundTeam:
+    """A team to report on: a workspace, or with ``org_workspace`` one workspace of a Grid org (org-wide install)."""
+
+    workspace: WorkspaceRecord
+    org_workspace: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.workspace.name} ({self.org_workspace})" if self.org_workspace else self.workspace.name
+
+
+async def find_team(uow: UnitOfWork, team: str) -> FoundTeam | None:
+    """``find_workspace``'s forms, and ``slack:E0123/T0456`` (or ``E0123/T0456``) for one workspace of an org."""
+    whole, _, part = team.partition("/")
+    workspace = await find_workspace(uow, whole)
+    return FoundTeam(workspace, part) if workspace is not None else None
+
+
 @dataclass(frozen=True)
 class TeamReport:
     """What `vraagbot report` found about one team: enough for the chart, the CSV and the summary line."""
@@ -110,17 +133,19 @@ async def team_language(uow: UnitOfWork, workspace_id: int) -> str | None:
 async def gather_report(uow_factory: UnitOfWorkFactory, settings: Settings, team: str, weeks: int,
                         language: str | None, now: datetime) -> TeamReport | None:
     async with uow_factory() as uow:
-        workspace = await find_workspace(uow, team)
-        if workspace is None:
+        found = await find_team(uow, team)
+        if found is None:
             return None
-        locale = language or await team_language(uow, workspace.id) or settings.default_language
-        history = await weekly_history(uow, workspace.id, weeks, now, team_time_zone(_policy(settings)))
-        return TeamReport(workspace.name, locale, history)
+        locale = language or await team_language(uow, found.workspace.id) or settings.default_language
+        history = await weekly_history(uow, found.workspace.id, weeks, now, team_time_zone(_policy(settings)),
+                                       org_workspace=found.org_workspace)
+        return TeamReport(found.name, locale, history)
 
 
 @click.command(help="Write the team's weekly trend (questions, share werk, share confirmation) over its last "
                     "whole weeks as a PNG chart, in the team's language, and the same figures as CSV next to it.")
-@click.option("--team", required=True, help="workspace: our id, slack:T0123ABCD, or the platform's id")
+@click.option("--team", required=True, help="workspace: our id, slack:T0123ABCD, or the platform's id; one workspace "
+                                            "of an org-wide Grid install: slack:E0123ABCD/T0123ABCD")
 @click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 260), help="how many weeks")
 @click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="PNG file to write (default report.png, with --impact impact.png); the CSV gets the same name "
@@ -145,7 +170,7 @@ def report_command(team: str, weeks: int, out: Path | None, language: str | None
     now = SystemClock().now()
     report = _run(settings, lambda uow: gather_report(uow, settings, team, weeks, language, now))
     if report is None:
-        click.echo(f"vraagbot: no workspace {team!r}; use our id, or slack:<team id> / teams:<tenant id>", err=True)
+        click.echo(NO_TEAM.format(team=team), err=True)
         sys.exit(1)
     csv_path = out.with_suffix(".csv")
     write_csv(csv_path, report.history, settings.min_group_size)

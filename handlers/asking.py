@@ -128,6 +128,7 @@ async def ask(deps: Deps, actor: Actor, request: AskRequest) -> Result:
             tag=Tag.WERK,
             tag_source=TagSource.TOPIC_RULE if in_role else TagSource.DEFAULT,
             tagged_at=now,
+            org_workspace=actor.org_workspace,  # the team it counts for (a workspace of a Grid org)
         )
 
         await queue(uow, deps.clock, question_for_expert(deps.catalog, question, asker, expert, in_role),

@@ -60,3 +60,6 @@ class Actor:
     workspace_name: str | None = None
     is_admin: bool = False  # a workspace admin or owner, as far as the platform says
     channel: str | None = None  # the platform channel the command was given in, when it was one
+    # With an org-wide install on Enterprise Grid, ``workspace_external_id`` is the org; this is the org's
+    # workspace the person acts in, which is a team of its own for figures. '' everywhere else.
+    org_workspace: str = ""

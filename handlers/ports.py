@@ -69,6 +69,7 @@ class QuestionRecord(Protocol):
     outcome_at: datetime | None
     thread_ref: str | None  # platform's handle on the conversation thread, opaque here
     text_redacted_at: datetime | None  # when retention removed text and first_assessment
+    org_workspace: str  # the workspace of a Grid org it was asked in (org-wide install); '' otherwise
 
 
 class ReplyRecord(Protocol):
@@ -241,6 +242,7 @@ class QuestionRepository(Protocol):
         tag: str | None = None,
         tag_source: str | None = None,
         tagged_at: datetime | None = None,
+        org_workspace: str = "",
     ) -> QuestionRecord:
         """Insert, in one statement, and return the stored row (``id`` set)."""
 
@@ -264,14 +266,16 @@ class QuestionRepository(Protocol):
     async def recent_doubt_outcomes(self, asker_id: int, topic: str, limit: int) -> list[QuestionRecord]:
         """The asker's latest closed doubt-kind questions on a topic, newest first."""
 
-    async def asked_between(self, workspace_id: int, start: datetime, end: datetime) -> list[QuestionRecord]:
-        """Questions asked in the workspace with start <= asked_at < end, oldest first."""
+    async def asked_between(self, workspace_id: int, start: datetime, end: datetime, *,
+                            org_workspace: str = "") -> list[QuestionRecord]:
+        """Questions asked in the workspace with start <= asked_at < end, oldest first. With
+        ``org_workspace``: only those asked in that workspace of a Grid org (the team, for figures)."""
 
     async def answered_between(
-        self, start: datetime, end: datetime, workspace_id: int | None = None
+        self, start: datetime, end: datetime, workspace_id: int | None = None, *, org_workspace: str = ""
     ) -> list[QuestionRecord]:
         """Questions first replied to with start <= first_reply_at < end (in every workspace without
-        ``workspace_id``), oldest first."""
+        ``workspace_id``; ``org_workspace`` as for asked_between), oldest first."""
 
     async def delete_asked_by(self, person_id: int) -> int:
         """Delete questions the person asked, with their replies and signals."""
@@ -464,6 +468,7 @@ class TeamScheduleRecord(Protocol):
     changed_by: int | None  # person id; None after they asked to be forgotten
     created_at: datetime
     updated_at: datetime  # sends due before this moment do not count (a new setting starts afresh)
+    org_workspace: str  # set from that workspace of a Grid org (org-wide install): its figures; '' otherwise
 
 
 class TeamScheduleRepository(Protocol):
@@ -485,6 +490,7 @@ class TeamScheduleRepository(Protocol):
         language: str,
         changed_by: int,
         now: datetime,
+        org_workspace: str = "",
     ) -> TeamScheduleRecord:
         """Insert or replace the channel's schedule; it is enabled afterwards."""
 
@@ -510,15 +516,17 @@ class TeamWeekRecord(Protocol):
     short_replies: int
     previous: list[dict[str, int]]  # the trend's earlier weeks, newest first: {"asked": n, "people": n}
     computed_at: datetime
+    org_workspace: str  # a workspace of a Grid org (org-wide install); '' for the whole workspace
 
 
 class TeamWeekRepository(Protocol):
-    async def get(self, workspace_id: int, week: str) -> TeamWeekRecord | None: ...
+    async def get(self, workspace_id: int, week: str, *, org_workspace: str = "") -> TeamWeekRecord | None: ...
 
-    async def get_many(self, workspace_id: int, weeks: Sequence[str]) -> list[TeamWeekRecord]: ...
+    async def get_many(self, workspace_id: int, weeks: Sequence[str], *,
+                       org_workspace: str = "") -> list[TeamWeekRecord]: ...
 
     async def keep(self, *, workspace_id: int, week: str, time_zone: str, figures: dict[str, int],
-                   previous: list[dict[str, int]], now: datetime) -> TeamWeekRecord:
+                   previous: list[dict[str, int]], now: datetime, org_workspace: str = "") -> TeamWeekRecord:
         """Store the week's figures unless they are stored already, and return what is stored: when
         two replicas compute the same week at once, both get the first one's figures."""
 
@@ -526,8 +534,10 @@ class TeamWeekRepository(Protocol):
 class ImpactRepository(Protocol):
     """Reads for the impact report (handlers.impact): a team's questions, nothing about one person."""
 
-    async def questions_asked(self, workspace_id: int, start: datetime, end: datetime) -> list[ImpactQuestion]:
-        """Questions asked in the workspace with start <= asked_at < end, oldest first."""
+    async def questions_asked(self, workspace_id: int, start: datetime, end: datetime, *,
+                              org_workspace: str = "") -> list[ImpactQuestion]:
+        """Questions asked in the workspace (``org_workspace``: in that workspace of a Grid org) with
+        start <= asked_at < end, oldest first."""
 
     async def languages(self, workspace_id: int) -> list[str]:
         """The languages of the workspace's enabled weekly team messages, most used first."""

@@ -85,7 +85,8 @@ async def set_schedule(deps: Deps, actor: Actor, command: SetTeamNudge) -> Resul
         schedule = await uow.team_schedules.save(
             workspace_id=person.workspace_id, channel=channel, weekday=command.weekday, hour=command.hour,
             minute=command.minute, time_zone=command.time_zone or person.time_zone or deps.policy.default_time_zone,
-            language=command.language or person.locale, changed_by=person.id, now=now)
+            language=command.language or person.locale, changed_by=person.id, now=now,
+            org_workspace=actor.org_workspace)
         upcoming = await next_send(uow, schedule, now)
         text = deps.catalog.text(person.locale, "team_nudge.set", **describe(deps, schedule, person.locale),
                                  next=local_moment(upcoming, schedule.time_zone, person.locale))

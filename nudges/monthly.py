@@ -167,7 +167,8 @@ class MonthlyPlanner:
                     log.warning("%s skipped (grace window passed): %s", moment.key, reason)
                 return 0
             workspace = await uow.workspaces.get(workspace_id)
-            history = await weekly_history(uow, workspace_id, CHART_WEEKS, moment.week.end, zone)
+            history = await weekly_history(uow, workspace_id, CHART_WEEKS, moment.week.end, zone,
+                                           org_workspace=schedule.org_workspace)
             composed = compose_month(self._catalog, schedule.language, team=workspace.name if workspace else "",
                                      month=moment.month, history=history,
                                      min_group_size=self._policy.min_group_size)

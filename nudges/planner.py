@@ -99,7 +99,8 @@ class WeeklyPlanner:
             # The team's last whole week, whatever this channel's own day, time and zone.
             # Computed by the first message about the week and stored; later ones reuse it.
             week = await gather_team_week(uow, schedule.workspace_id,
-                                          reported_week(due, team_time_zone(self._policy)), now=now)
+                                          reported_week(due, team_time_zone(self._policy)), now=now,
+                                          org_workspace=schedule.org_workspace)
             text = compose_team(self._catalog, schedule.language, seed, week, self._policy.min_group_size)
             message = OutgoingMessage(MessageKind.WEEKLY_TEAM, text, channel=address, private=False)
             queued = await queue(uow, self._clock, message, period=period, due_at=due, key=key)
@@ -201,6 +202,6 @@ async def preview(uow_factory: UnitOfWorkFactory, clock: Clock, catalog: Catalog
         seed = await uow.outbox.count_for_channel(channel, MessageKind.WEEKLY_TEAM)
         # Stored figures where the week has them; a preview stores none (the week may not have ended).
         week = await gather_team_week(uow, schedule.workspace_id, reported_week(send_at, team_time_zone(policy)),
-                                      keep=False)
+                                      keep=False, org_workspace=schedule.org_workspace)
     text = compose_team(catalog, schedule.language, seed, week, policy.min_group_size)
     return Preview(channel, schedule.enabled, schedule.language, schedule.time_zone, send_at, text)

@@ -42,9 +42,10 @@ class TeamWeek:
 
 
 async def gather_team_week(uow: UnitOfWork, workspace_id: int, week: Week, *, keep: bool = True,
-                           now: datetime | None = None) -> TeamWeek:
+                           now: datetime | None = None, org_workspace: str = "") -> TeamWeek:
     """``week``: from handlers.weeks (``reported_week`` of the send moment), never the days
-    before a send moment: every channel of the workspace must get the same figures.
+    before a send moment: every channel of the workspace must get the same figures. The team is the
+    workspace, or with ``org_workspace`` that workspace of a Grid org (an org-wide install).
 
     The figures of a week are computed once and stored (``keep``; the planner, ``now`` is when):
     every later message about that week reuses them, so a forget-me between two channels'
@@ -53,16 +54,17 @@ async def gather_team_week(uow: UnitOfWork, workspace_id: int, week: Week, *, ke
     composed live: a forgotten name goes, and no name is ever stored."""
     # A handful of queries whatever the team's size: every round trip counts when the planner
     # composes a message for each of hundreds of teams (bench/insights.py).
-    answered = await uow.questions.answered_between(week.start, week.end, workspace_id)
+    answered = await uow.questions.answered_between(week.start, week.end, workspace_id, org_workspace=org_workspace)
     experts = sorted({q.expert_id for q in answered if q.expert_id is not None})
     names = {p.id: (p.display_name, p.recognition_opt_out) for p in await uow.people.get_many(experts)}
-    stored = await uow.team_weeks.get(workspace_id, week.label)
+    stored = await uow.team_weeks.get(workspace_id, week.label, org_workspace=org_workspace)
     if stored is None:
-        figures, previous = await _count_team_week(uow, workspace_id, week, answered)
+        figures, previous = await _count_team_week(uow, workspace_id, org_workspace, week, answered)
         if keep:
             stored = await uow.team_weeks.keep(
                 workspace_id=workspace_id, week=week.label, time_zone=week.time_zone, figures=asdict(figures),
-                previous=[{"asked": p.asked, "people": p.people} for p in previous], now=now or datetime.now(UTC))
+                previous=[{"asked": p.asked, "people": p.people} for p in previous], now=now or datetime.now(UTC),
+                org_workspace=org_workspace)
     if stored is not None:  # stored now or earlier, by this replica or another: those are the week's figures
         figures = WeekFigures(**{name: getattr(stored, name) for name in _FIGURE_NAMES})
         previous = [_trend_week(p["asked"], p["people"]) for p in stored.previous]
@@ -78,15 +80,16 @@ def _trend_week(asked: int, people: int) -> WeekFigures:
                        answerers=0, short_replies=0)
 
 
-async def _count_team_week(uow: UnitOfWork, workspace_id: int, week: Week,
+async def _count_team_week(uow: UnitOfWork, workspace_id: int, org_workspace: str, week: Week,
                            answered: Sequence[QuestionRecord]) -> tuple[WeekFigures, list[WeekFigures]]:
     """The week's figures and the trend's earlier weeks, from the questions and signals as they
     are now. An earlier week whose figures were stored counts as stored, so the trend agrees with
     the messages sent about those weeks."""
     earlier = [week.before(n) for n in range(1, TREND_WEEKS + 1)]
-    asked = await uow.questions.asked_between(workspace_id, earlier[-1].start, week.end)
+    asked = await uow.questions.asked_between(workspace_id, earlier[-1].start, week.end, org_workspace=org_workspace)
     signals = await uow.signals.for_questions([q.id for q in answered])
-    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [e.label for e in earlier])}
+    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [e.label for e in earlier],
+                                                                   org_workspace=org_workspace)}
     previous = [_trend_week(kept[e.label].asked, kept[e.label].people) if e.label in kept
                 else week_figures(e, asked, []) for e in earlier]
     return week_figures(week, [*asked, *answered], signals), previous
@@ -169,7 +172,7 @@ class HistoryWeek:
 
 
 async def weekly_history(uow: UnitOfWork, workspace_id: int, weeks: int, now: datetime,
-                         time_zone: str) -> list[HistoryWeek]:
+                         time_zone: str, *, org_workspace: str = "") -> list[HistoryWeek]:
     """The last ``weeks`` whole weeks of the team (``time_zone``: handlers.weeks.team_time_zone),
     oldest first: the same weeks, with the same figures, as the weekly messages: a week whose
     figures a weekly message stored has those (so comparing a report or monthly picture with the
@@ -177,8 +180,9 @@ async def weekly_history(uow: UnitOfWork, workspace_id: int, weeks: int, now: da
     week in progress is left out, as in the messages: its figures would change from one run to the next."""
     last = reported_week(now, time_zone)
     span = [last.before(back) for back in range(weeks - 1, -1, -1)]
-    asked = await uow.questions.asked_between(workspace_id, span[0].start, last.end)
-    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [week.label for week in span])}
+    asked = await uow.questions.asked_between(workspace_id, span[0].start, last.end, org_workspace=org_workspace)
+    kept = {row.week: row for row in await uow.team_weeks.get_many(workspace_id, [week.label for week in span],
+                                                                   org_workspace=org_workspace)}
     return [HistoryWeek(week.label, week.monday,
                         WeekFigures(**{name: getattr(kept[week.label], name) for name in _FIGURE_NAMES})
                         if week.label in kept else week_figures(week, asked, []))

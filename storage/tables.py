@@ -98,6 +98,12 @@ def _flag() -> Any:
     return mapped_column(default=False, server_default=false())
 
 
+def _org_workspace() -> Any:
+    """Which workspace of an Enterprise Grid org a row belongs to, with an org-wide install (whose
+    ``workspace_id`` is the org); '' otherwise, and '' stands for the whole workspace (0015)."""
+    return mapped_column(String(EXTERNAL_ID), default="", server_default="")
+
+
 class Workspace(Base):
     __tablename__ = "workspaces"
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
@@ -175,6 +181,7 @@ class Question(Base):
     outcome_at: Mapped[datetime | None]
     thread_ref: Mapped[str | None] = mapped_column(String(512))  # Teams conversation ids are long
     text_redacted_at: Mapped[datetime | None]
+    org_workspace: Mapped[str] = _org_workspace()  # where it was asked: the team it counts for
 
 
 class Reply(Base):
@@ -291,6 +298,7 @@ class TeamSchedule(Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    org_workspace: Mapped[str] = _org_workspace()  # where it was set: whose figures the channel gets
 
 
 class TeamWeekFigures(Base):
@@ -301,7 +309,8 @@ class TeamWeekFigures(Base):
     nothing to remove here; being aggregates, the rows are kept (retention leaves them alone)."""
 
     __tablename__ = "team_week_figures"
-    __table_args__ = (UniqueConstraint("workspace_id", "week"),)  # one set of figures per week, whoever computed it
+    # One set of figures per week (and workspace of an org, 0015), whoever computed it.
+    __table_args__ = (UniqueConstraint("workspace_id", "org_workspace", "week"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -318,6 +327,7 @@ class TeamWeekFigures(Base):
     # The trend's earlier weeks, newest first, as they stood then: [{"asked": n, "people": n}, ...]
     previous: Mapped[list[dict[str, int]]] = mapped_column(JSON())
     computed_at: Mapped[datetime]
+    org_workspace: Mapped[str] = _org_workspace()
 
 
 class InboxRequest(Base):

@@ -50,6 +50,9 @@ _unknown_outcomes: ContextVar[list[str] | None] = ContextVar("unknown_outcomes",
 # OAuth distribution (issue 16): the bot token of the workspace the work at hand is for. SharedSessionClient
 # calls with it while it is set (using_token), and with its own token (SLACK_BOT_TOKEN, or none) otherwise.
 _workspace_token: ContextVar[str | None] = ContextVar("workspace_token", default=None)
+# With an org-wide Grid install: the org's workspace the request at hand came from. Methods that take an
+# org token only with a team_id (dnd.info) name it; '' outside such a request.
+_org_workspace: ContextVar[str] = ContextVar("org_workspace", default="")
 # A recipient's bot token: a message's (bot/slack/installations.py); None without OAuth distribution.
 MessageTokens = Callable[[OutgoingMessage], Awaitable[str]]
 PersonTokens = Callable[[int], Awaitable[str | None]]
@@ -63,6 +66,16 @@ def using_token(token: str | None) -> Iterator[None]:
         yield
     finally:
         _workspace_token.reset(reset)
+
+
+@contextlib.contextmanager
+def in_org_workspace(team_id: str) -> Iterator[None]:
+    """Web API calls of this task that need a workspace of the org (``team_id``) name it until the block ends."""
+    reset = _org_workspace.set(team_id)
+    try:
+        yield
+    finally:
+        _org_workspace.reset(reset)
 
 
 def outcome_unknown(response: Any = None, error: Any = None) -> bool:
@@ -338,7 +351,9 @@ class SlackPresence:
             now = time.monotonic()
             self._prefetched = {u: a for u, a in self._prefetched.items() if a[0] > now}
         try:
-            info = await self._client.dnd_info(user=user_id)
+            # An org token needs the workspace: the request's (outside one, Slack refuses and we deliver now).
+            team = {"team_id": team_id} if (team_id := _org_workspace.get()) else {}
+            info = await self._client.dnd_info(user=user_id, **team)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("dnd.info failed for %s, delivering at once: %s", who, error)
             return None  # not knowing is no reason to hold a question back

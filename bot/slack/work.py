@@ -18,7 +18,7 @@ from bot.slack.blocks import ASK_MODAL, TOPICS_MODAL, fallback_text, home_view, 
 from bot.slack.installations import WorkspaceTokens, workspace_key_of
 from bot.slack.message_updates import update_pressed_message
 from bot.slack.payloads import ask_request_from, is_thread_reply, team_channel, team_of, topics_field, user_of
-from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, using_token
+from bot.slack.web import SlackDirectory, SlackMessenger, SlackPresence, in_org_workspace, using_token
 from handlers import dispatch
 from handlers.commands import Ask, addressed_expert, parse_or_refusal, topics_command
 from handlers.context import Actor, Deps
@@ -39,6 +39,14 @@ def workspace_of(body: dict[str, Any]) -> str:
     return team_of(body)
 
 
+def org_workspace_of(body: dict[str, Any]) -> str:
+    """With an org-wide install: the org's workspace someone acts in, a team of its own for figures
+    (questions asked there, that channel's weekly message). '' otherwise: the workspace is the team."""
+    if not (extract_is_enterprise_install(body) and extract_enterprise_id(body)):
+        return ""
+    return team_of(body) or (body.get("event") or {}).get("team") or (body.get("view") or {}).get("team_id") or ""
+
+
 class SlackWork:
     """Implements bot.inbox.workers.InboxRunner for Slack."""
 
@@ -56,7 +64,8 @@ class SlackWork:
             await self._run(request, transact)
             return
         # Every Web API call of this request's work with the token of the install it came through.
-        with using_token(await self.tokens.bot_token(workspace_key_of(json.loads(request.payload)))):
+        body = json.loads(request.payload)
+        with using_token(await self.tokens.bot_token(workspace_key_of(body))), in_org_workspace(org_workspace_of(body)):
             await self._run(request, transact)
 
     async def _run(self, request: ClaimedRequest, transact: Transact) -> None:
@@ -161,7 +170,8 @@ class SlackWork:
             await update_pressed_message(self.client, body, done)
 
     async def _thread_message(self, body: dict[str, Any], event: dict[str, Any], transact: Transact) -> None:
-        actor = await self.directory.actor(workspace_of(body) or event.get("team", ""), event["user"])
+        actor = replace(await self.directory.actor(workspace_of(body) or event.get("team", ""), event["user"]),
+                        org_workspace=org_workspace_of(body))
         thread = f"{event['channel']}:{event['thread_ts']}"
         result = await transact(lambda deps: dispatch.handle_thread_message(
             deps, actor, thread, event.get("text", ""), event_id=body.get("event_id")))
@@ -180,7 +190,8 @@ class SlackWork:
         return await self.directory.actor(team_id, user_id)
 
     async def _actor(self, body: dict[str, Any], fallback_name: str | None = None) -> Actor:
-        return await self.directory.actor(workspace_of(body), user_of(body), fallback_name)
+        actor = await self.directory.actor(workspace_of(body), user_of(body), fallback_name)
+        return replace(actor, org_workspace=org_workspace_of(body))
 
     async def _publish_home(self, actor: Actor, overview: Any) -> None:
         await self.client.views_publish(user_id=actor.user_external_id, view=home_view(self.deps.catalog, overview))

@@ -27,6 +27,11 @@ def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Any:
     raise NotImplementedError(f"no insert-ignoring-duplicates for {dialect}")
 
 
+def of_org_workspace(column: InstrumentedAttribute[str], org_workspace: str) -> tuple[ColumnElement[bool], ...]:
+    """The condition for one workspace of a Grid org (``org_workspace``); none for the whole workspace ('')."""
+    return (column == org_workspace,) if org_workspace else ()
+
+
 def affected(result: Result[Any]) -> int:
     """Rows touched by an UPDATE or DELETE."""
     return int(getattr(result, "rowcount", 0) or 0)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import MessageKind, OutboxStatus, SignalKind, TagSource
 from handlers.ports import ImpactQuestion
+from storage.repositories._sql import of_org_workspace
 from storage.tables import OutboxMessage, Question, Signal, TeamSchedule
 
 CURT_KINDS = (SignalKind.CURT_DETECTED.value, SignalKind.CURT_REPORTED.value)
@@ -36,7 +37,8 @@ class SqlImpactRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def questions_asked(self, workspace_id: int, start: datetime, end: datetime) -> list[ImpactQuestion]:
+    async def questions_asked(self, workspace_id: int, start: datetime, end: datetime, *,
+                              org_workspace: str = "") -> list[ImpactQuestion]:
         curt_at = (
             select(func.min(Signal.created_at))
             .where(Signal.question_id == Question.id, Signal.kind.in_(CURT_KINDS))
@@ -56,7 +58,8 @@ class SqlImpactRepository:
                    curt_at.label("curt_at"), _sent_variant(MessageKind.NUDGE_CURT).label("curt_variant"),
                    _sent_variant(MessageKind.NUDGE_CONFIRMATION).label("confirmation_variant"),
                    autonomy.label("autonomy_sent"), in_role_nudge.label("in_role_nudge"))
-            .where(Question.workspace_id == workspace_id, Question.asked_at >= start, Question.asked_at < end)
+            .where(Question.workspace_id == workspace_id, Question.asked_at >= start, Question.asked_at < end,
+                   *of_org_workspace(Question.org_workspace, org_workspace))
             .order_by(Question.asked_at, Question.id)
         )
         # The sub-selects take their column's type, so their timestamps come back aware (UTC) on SQLite too.

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
 from handlers.ports import TextBacklog
-from storage.repositories._sql import affected, redact_oldest, text_backlog
+from storage.repositories._sql import affected, of_org_workspace, redact_oldest, text_backlog
 from storage.tables import Question, Reply, Signal
 
 
@@ -38,6 +38,7 @@ class SqlQuestionRepository:
         tag: str | None = None,
         tag_source: str | None = None,
         tagged_at: datetime | None = None,
+        org_workspace: str = "",
     ) -> Question:
         # One INSERT .. RETURNING, without the ORM's flush: the ask's hot path.
         stmt = insert(Question).values(
@@ -57,6 +58,7 @@ class SqlQuestionRepository:
             asked_at=asked_at,
             deliver_after=deliver_after,
             interrupted_focus=interrupted_focus,
+            org_workspace=org_workspace,
         ).returning(Question)
         return (await self._session.scalars(stmt)).one()
 
@@ -122,20 +124,23 @@ class SqlQuestionRepository:
         )
         return list(await self._session.scalars(stmt))
 
-    async def asked_between(self, workspace_id: int, start: datetime, end: datetime) -> list[Question]:
+    async def asked_between(self, workspace_id: int, start: datetime, end: datetime, *,
+                            org_workspace: str = "") -> list[Question]:
         stmt = (
             select(Question)
-            .where(Question.workspace_id == workspace_id, Question.asked_at >= start, Question.asked_at < end)
+            .where(Question.workspace_id == workspace_id, Question.asked_at >= start, Question.asked_at < end,
+                   *of_org_workspace(Question.org_workspace, org_workspace))
             .order_by(Question.asked_at, Question.id)
         )
         return list(await self._session.scalars(stmt))
 
     async def answered_between(
-        self, start: datetime, end: datetime, workspace_id: int | None = None
+        self, start: datetime, end: datetime, workspace_id: int | None = None, *, org_workspace: str = ""
     ) -> list[Question]:
         stmt = select(Question).where(Question.first_reply_at >= start, Question.first_reply_at < end)
         if workspace_id is not None:
-            stmt = stmt.where(Question.workspace_id == workspace_id)
+            stmt = stmt.where(Question.workspace_id == workspace_id, *of_org_workspace(Question.org_workspace,
+                                                                                      org_workspace))
         return list(await self._session.scalars(stmt.order_by(Question.first_reply_at, Question.id)))
 
     async def delete_asked_by(self, person_id: int) -> int:

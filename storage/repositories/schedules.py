@@ -41,13 +41,14 @@ class SqlTeamScheduleRepository:
         language: str,
         changed_by: int,
         now: datetime,
+        org_workspace: str = "",
     ) -> TeamSchedule:
         # Two people setting one channel at the same moment: insert-or-ignore, then the last write wins.
         await self._session.execute(
             insert_ignoring_duplicates(self._session, TeamSchedule)
             .values(workspace_id=workspace_id, channel=str(channel), weekday=weekday, hour=hour, minute=minute,
                     time_zone=time_zone, language=language, enabled=True, changed_by=changed_by, created_at=now,
-                    updated_at=now)
+                    updated_at=now, org_workspace=org_workspace)
             .on_conflict_do_nothing(index_elements=["workspace_id", "channel"])
         )
         row = await self.for_channel(workspace_id, channel)
@@ -56,6 +57,7 @@ class SqlTeamScheduleRepository:
         row.weekday, row.hour, row.minute = weekday, hour, minute
         row.time_zone, row.language, row.enabled = time_zone, language, True
         row.changed_by, row.updated_at = changed_by, now
+        row.org_workspace = org_workspace  # a channel shared by workspaces of an org: the last one to set it
         await self._session.flush()
         return row
 

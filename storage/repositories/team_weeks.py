@@ -18,32 +18,35 @@ class SqlTeamWeekRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, workspace_id: int, week: str) -> TeamWeekFigures | None:
+    async def get(self, workspace_id: int, week: str, *, org_workspace: str = "") -> TeamWeekFigures | None:
         stmt = select(TeamWeekFigures).where(TeamWeekFigures.workspace_id == workspace_id,
+                                             TeamWeekFigures.org_workspace == org_workspace,
                                              TeamWeekFigures.week == week)
         return await self._session.scalar(stmt)
 
-    async def get_many(self, workspace_id: int, weeks: Sequence[str]) -> list[TeamWeekFigures]:
+    async def get_many(self, workspace_id: int, weeks: Sequence[str], *,
+                       org_workspace: str = "") -> list[TeamWeekFigures]:
         if not weeks:
             return []
         stmt = (select(TeamWeekFigures)
-                .where(TeamWeekFigures.workspace_id == workspace_id, TeamWeekFigures.week.in_(weeks))
+                .where(TeamWeekFigures.workspace_id == workspace_id, TeamWeekFigures.org_workspace == org_workspace,
+                       TeamWeekFigures.week.in_(weeks))
                 .order_by(TeamWeekFigures.week))
         return list(await self._session.scalars(stmt))
 
     async def keep(self, *, workspace_id: int, week: str, time_zone: str, figures: dict[str, int],
-                   previous: list[dict[str, int]], now: datetime) -> TeamWeekFigures:
+                   previous: list[dict[str, int]], now: datetime, org_workspace: str = "") -> TeamWeekFigures:
         if set(figures) != set(FIGURES):
             raise ValueError(f"week figures must be exactly {', '.join(FIGURES)}")
         # Two replicas composing the same week at once: the first insert wins, the second is a
         # no-op (on PostgreSQL it waits for the first to commit), and both read the stored row.
         await self._session.execute(
             insert_ignoring_duplicates(self._session, TeamWeekFigures)
-            .values(workspace_id=workspace_id, week=week, time_zone=time_zone, previous=previous,
-                    computed_at=now, **figures)
-            .on_conflict_do_nothing(index_elements=["workspace_id", "week"])
+            .values(workspace_id=workspace_id, org_workspace=org_workspace, week=week, time_zone=time_zone,
+                    previous=previous, computed_at=now, **figures)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "org_workspace", "week"])
         )
-        row = await self.get(workspace_id, week)
+        row = await self.get(workspace_id, week, org_workspace=org_workspace)
         if row is None:
             raise RuntimeError(f"figures of {week} for workspace {workspace_id} vanished right after insert")
         return row

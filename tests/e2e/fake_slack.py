@@ -283,6 +283,8 @@ class FakeSlack(LoopbackServer):
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if method == "auth.test":  # who the token belongs to
             return web.json_response(self._api_auth_test(call.args, call.headers.get("authorization", "")))
+        if method == "dnd.info" and not call.args.get("team_id") and self._org_token(call):
+            return web.json_response({"ok": False, "error": "missing_argument"})  # an org token needs team_id
         return web.json_response(handler(call.args) if handler else {"ok": True})
 
     def _auth_error(self, method: str, authorization: str) -> str | None:
@@ -350,6 +352,10 @@ class FakeSlack(LoopbackServer):
                     "bot_id": BOT_ID, "is_enterprise_install": owner["is_enterprise_install"]}
         return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "vraagbot", "team_id": TEAM_ID,
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _org_token(self, call: Call) -> bool:
+        owner = self.token_owner.get(call.headers.get("authorization", "").removeprefix("Bearer "))
+        return bool(owner and owner["is_enterprise_install"])
 
     def _api_oauth_v2_access(self, args: dict) -> dict:
         if args.get("grant_type") == "refresh_token":

@@ -7,13 +7,17 @@ the app by itself (not org-wide) stays a workspace of its own, as outside Grid."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.nudges_cli import gather_report
 from tests.e2e import slack_requests as sr
 from tests.e2e.loopback import until
 from tests.e2e.test_slack_oauth import OAuthBot, running_oauth_bot
@@ -35,12 +39,13 @@ async def bot(sqlite_database_url):
         yield running
 
 
-async def command(bot: OAuthBot, who: str, text: str, *, team: str) -> None:
+async def command(bot: OAuthBot, who: str, text: str, *, team: str, channel: str = "C0001") -> None:
     """A slash command in ``team``, as Slack sends it for an org-wide install."""
     user_id, _ = PEOPLE[who]
     name = f"cmd-{who}-{time.monotonic_ns()}"
     body = sr.slash_command(text, user_id=user_id, user_name=who, team_id=team, enterprise_id=ORG,
-                            response_url=bot.fake.response_url(name), trigger_id=f"trigger-{name}")
+                            channel_id=channel, response_url=bot.fake.response_url(name),
+                            trigger_id=f"trigger-{name}")
     status, _ = await bot.post(body + "&is_enterprise_install=true", sr.FORM)
     assert status == 200
 
@@ -87,6 +92,55 @@ async def test_an_org_wide_install_serves_two_workspaces_as_one_org(bot):
     # Every call to Slack carried the org's token (authorize's auth.test, users.info, the sends).
     tokens = {c.headers.get("authorization") for c in bot.fake.calls() if c.method != "oauth.v2.access"}
     assert tokens == {f"Bearer {ORG_TOKEN}"}
+
+
+async def test_focus_time_is_read_with_the_org_token_for_the_requests_workspace(bot):
+    """dnd.info takes an org token only with a team_id (the fake refuses it without, as Slack does)."""
+    now = int(time.time())
+    bot.fake.set_dnd("WKEES", now - 60, now + 3600)
+    await command(bot, "wendy", "<@WKEES|kees> Kan dit na je focusblok?", team=SALES)
+    await until(lambda: bot.rows("SELECT status FROM questions"))
+    assert bot.rows("SELECT status FROM questions") == [("held",)]
+    assert [c.args.get("team_id") for c in bot.fake.calls("dnd.info")] == [SALES]
+
+
+async def test_each_workspace_of_an_org_wide_install_is_its_own_team_for_figures(sqlite_database_url):
+    """The org's people are one set, but a workspace's weekly message and report count the questions asked
+    in that workspace only, wherever the expert works."""
+    async with running_oauth_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1], users=PEOPLE,
+                                 nudge_plan_seconds=0.2) as bot:
+        status, _ = await bot.install("code-org", token=ORG_TOKEN, team_id=None, enterprise_id=ORG,
+                                      is_enterprise_install=True)
+        assert status == 200
+        await command(bot, "wendy", "team-nudge maandag 09:00 Europe/Amsterdam nl", team=SALES, channel="CSALES")
+        await command(bot, "kees", "team-nudge maandag 09:00 Europe/Amsterdam nl", team=LEGAL, channel="CLEGAL")
+        for n in range(2):  # two questions asked in Sales (to kees, of Legal), one in Legal
+            await command(bot, "wendy", f"<@WKEES|kees> Vraag {n} uit verkoop?", team=SALES)
+        await command(bot, "kees", "<@WWENDY|wendy> Vraag uit juridisch?", team=LEGAL)
+        await until(lambda: len(bot.rows("SELECT id FROM questions")) == 3 and
+                    len(bot.rows("SELECT id FROM team_schedules")) == 2)
+        assert sorted(bot.rows("SELECT org_workspace, count(*) FROM questions GROUP BY 1")) == [(SALES, 2), (LEGAL, 1)]
+        assert sorted(bot.rows("SELECT channel, org_workspace FROM team_schedules")) == [
+            ("slack:CLEGAL", LEGAL), ("slack:CSALES", SALES)]
+
+        # Last week's questions, and both channels' message due a minute ago (set long before).
+        due = datetime.now(ZoneInfo("Europe/Amsterdam")) - timedelta(minutes=1)
+        asked = (due - timedelta(days=7)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        await asyncio.to_thread(bot.rows, "UPDATE questions SET asked_at = ?", asked)
+        await asyncio.to_thread(bot.rows, "UPDATE team_schedules SET weekday=?, hour=?, minute=?, "
+                                "updated_at='2020-01-01 00:00:00.000000'", due.weekday(), due.hour, due.minute)
+        await until(lambda: len(bot.rows("SELECT id FROM outbox WHERE kind='weekly_team' AND status='sent'")) == 2)
+        assert sorted(bot.rows("SELECT org_workspace, asked, people FROM team_week_figures")) == [
+            (SALES, 2, 2), (LEGAL, 1, 2)]
+
+        settings = bot.runtime.settings
+        for team, asked_there in ((SALES, 2), (LEGAL, 1)):
+            report = await gather_report(bot.runtime.uow, settings, f"slack:{ORG}/{team}", 2, None,
+                                         datetime.now(UTC))
+            assert report is not None and report.name.endswith(f"({team})")
+            assert report.history[-1].figures.asked == asked_there
+        whole = await gather_report(bot.runtime.uow, settings, f"slack:{ORG}", 2, None, datetime.now(UTC))
+        assert whole is not None and whole.history[-1].figures.asked == 3  # the org as a whole
 
 
 async def test_a_workspace_of_an_org_installed_on_its_own_stays_its_own_workspace(sqlite_database_url):

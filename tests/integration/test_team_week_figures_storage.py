@@ -57,6 +57,25 @@ async def test_the_second_unit_of_work_gets_the_first_ones_figures(uow_factory: 
     assert await rows(uow_factory) == 2
 
 
+async def test_each_workspace_of_an_org_has_its_own_figures_of_a_week(uow_factory: UowFactory) -> None:
+    """An org-wide Grid install (0015): one ``workspace_id`` for the org, a row per workspace of it, and the
+    org-wide row ('') apart from both; each keeps the first figures stored for it."""
+    ws = await a_workspace(uow_factory)
+    async with uow_factory() as uow:
+        for org_workspace, figures in (("T0001", FIRST), ("T0002", SECOND), ("", SECOND)):
+            row = await uow.team_weeks.keep(workspace_id=ws, week="2026-W47", time_zone="UTC", figures=figures,
+                                            previous=[], now=NOW, org_workspace=org_workspace)
+            assert stored_figures(row) == figures
+    async with uow_factory() as uow:
+        again = await uow.team_weeks.keep(workspace_id=ws, week="2026-W47", time_zone="UTC", figures=SECOND,
+                                          previous=[], now=NOW, org_workspace="T0001")
+        assert stored_figures(again) == FIRST
+        [sales] = await uow.team_weeks.get_many(ws, ["2026-W47"], org_workspace="T0001")
+        assert sales.id == again.id
+        assert stored_figures(await uow.team_weeks.get(ws, "2026-W47")) == SECOND  # the org as a whole
+    assert await rows(uow_factory) == 3
+
+
 async def test_figures_must_be_the_known_counts(uow_factory: UowFactory) -> None:
     ws = await a_workspace(uow_factory)
     async with uow_factory() as uow:
