@@ -19,7 +19,7 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_d
 from bot.inbox.workers import InboxWorkers
 from bot.slack.blocks import ASK_MODAL, OPEN_TOPICS_MODAL, TOPICS_MODAL, ask_modal, topics_modal
 from bot.slack.payloads import ask_request_from, dedup_key, is_thread_reply, kind_of, person_key, user_of
-from bot.slack.web import SlackMessenger
+from bot.slack.web import SlackMessenger, using_token
 from handlers.actions import Action
 from handlers.context import Deps
 from handlers.messages import OutgoingMessage
@@ -70,7 +70,7 @@ class SlackIntake:
         else:
             await ack()
 
-    async def ask_modal(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def ask_modal(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
         request = ask_request_from(view)
         locale = view.get("private_metadata") or self._locale()
         if not (request.expert_external_id or request.topic):
@@ -87,21 +87,21 @@ class SlackIntake:
             await ack(response_action="errors", errors={"question": self.deps.catalog.text(locale, "error.not_saved")})
             return
         await ack()
-        self._tell_if_busy(body)
+        self._tell_if_busy(body, context)
 
-    async def stored(self, ack: Any, body: dict[str, Any]) -> None:
+    async def stored(self, ack: Any, body: dict[str, Any], context: Any) -> None:
         """Interactions and events with nothing to check first: stored, then acked. When the store
         fails, NotStored makes the answer an error (bot/slack/guard.py): Slack shows the person that
         their press failed, and sends an event again later."""
         await self._store(body)
         await ack()
-        self._tell_if_busy(body)
+        self._tell_if_busy(body, context)
 
-    async def message(self, ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def message(self, ack: Any, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         if not is_thread_reply(event):  # not ours to keep: channel chatter is never stored
             await ack()
             return
-        await self.stored(ack, body)
+        await self.stored(ack, body, context)
 
     async def open_topics_modal(self, ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -133,13 +133,15 @@ class SlackIntake:
     def _busy_for(self, body: dict[str, Any]) -> bool:
         return self.inbox.busy.should_tell(self.inbox.backlog_age(), person_key(body))
 
-    def _tell_if_busy(self, body: dict[str, Any]) -> None:
-        """After the ack: a private line, sent in the background so the ack is not held up."""
+    def _tell_if_busy(self, body: dict[str, Any], context: Any) -> None:
+        """After the ack: a private line, sent in the background so the ack is not held up, with the
+        token bolt authorized the request with (with OAuth distribution: its workspace's)."""
         user = user_of(body)
         if not user or not self._busy_for(body):
             return
         notice = OutgoingMessage(MessageKind.REPLY, self._text("inbox.busy"))
-        task = asyncio.create_task(self._send_notice(user, notice))
+        with using_token(getattr(context, "bot_token", None)):  # the task starts with this token set
+            task = asyncio.create_task(self._send_notice(user, notice))
         self._notices.add(task)
         task.add_done_callback(self._notices.discard)
 

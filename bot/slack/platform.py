@@ -28,6 +28,7 @@ from bot.slack.oauth import SlackOAuth, slack_oauth
 from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
 from bot.slack.work import SlackWork
 from handlers.context import Deps
+from handlers.models import LOCALES
 from handlers.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,8 @@ def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: Inb
     # inbox insert for every kind, events included (bolt would otherwise ack an event before its listener runs).
     # The listeners only store, so this holds up nothing (bot/slack/intake.py).
     # With OAuth distribution bolt finds each request's workspace token in the installations (authorize).
-    installs = {"oauth_flow": parts.oauth.flow, "authorize": parts.oauth.authorize} if parts.oauth else {}
+    installs = {"oauth_flow": parts.oauth.flow, "authorize": parts.oauth.authorize,
+                "user_facing_authorize_error_message": not_installed_text(deps)} if parts.oauth else {}
     app = AsyncApp(client=parts.client, signing_secret=signing_secret(settings), process_before_response=True,
                    request_verification_enabled=True,  # always: no setting turns the signature check off
                    **installs)
@@ -267,6 +269,14 @@ def slack_platform(settings: Settings, deps: Deps, parts: SlackParts, inbox: Inb
                                       parts.client, tokens=parts.oauth.tokens if parts.oauth else None))
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token is not None else None
     return SlackPlatform(app, parts, app_token)
+
+
+def not_installed_text(deps: Deps) -> str:
+    """What someone sees who uses the app in a workspace without an install (bolt's authorize found no
+    token). bolt shows one text, before anyone's language is known: the default language's, then the other."""
+    first = deps.policy.default_locale
+    locales = (first, *(other for other in LOCALES if other != first))
+    return "\n".join(deps.catalog.text(locale, "install.missing") for locale in locales)
 
 
 def signing_secret(settings: Settings) -> str:

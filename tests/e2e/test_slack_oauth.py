@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.app import create_app
 from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
+from nudges.texts.catalog import load_catalog
 from tests.e2e import slack_requests as sr
 from tests.e2e.fake_slack import FakeSlack
 from tests.e2e.loopback import serving, until
@@ -208,6 +209,23 @@ async def test_two_workspaces_are_served_each_with_its_own_token(bot):
                     "GROUP BY w.external_id ORDER BY 1") == [("T0001", 2), ("T0002", 2)]
 
 
+async def test_the_busy_notice_goes_out_with_its_workspace_s_own_token(sqlite_database_url):
+    """A press while the inbox is behind: the notice, sent after the ack outside the stored work, carries
+    the token bolt authorized the request with (it had none before: Slack refused it, not_authed)."""
+    async with running_oauth_bot(sqlite_database_url, sqlite_database_url.split("///", 1)[1], inbox_workers=1,
+                                 inbox_busy_seconds=1) as bot:
+        await install_both(bot)
+        bot.fake.hang("users.info", seconds=4)  # the only worker is held up by the first request
+        await bot.command("sanne", "<@UANNA|anna> Kan dit even?")
+        await asyncio.sleep(1.6)  # the oldest waiting request is now older than the busy threshold
+        press = sr.block_action("tag_werk", "1", user_id="ULOTTE", user_name="lotte", team_id="T0002",
+                                response_url=bot.fake.response_url("press"))
+        assert (await bot.post(press, sr.FORM))[0] == 200
+        busy = load_catalog().text("nl", "inbox.busy")
+        [notice] = await until(lambda: [c for c in bot.fake.calls("chat.postMessage") if busy in c.args["text"]])
+        assert notice.headers["authorization"] == f"Bearer {WORKSPACES['T0002']}"
+
+
 async def test_a_request_from_a_workspace_without_an_install_is_not_stored(bot):
     await install_both(bot)
     user_id = "UOTHER"
@@ -217,7 +235,8 @@ async def test_a_request_from_a_workspace_without_an_install_is_not_stored(bot):
     status, _ = await bot.post(body, sr.FORM)
     assert status == 200  # bolt tells the person through the response_url that the app is not installed
     [told] = await bot.fake.wait_for_response(name="stranger")
-    assert "install" in told.body["text"].lower()
+    catalog = load_catalog()  # our words, the default language first, not bolt's English
+    assert told.body["text"] == f"{catalog.text('nl', 'install.missing')}\n{catalog.text('en', 'install.missing')}"
     assert bot.rows("SELECT count(*) FROM inbox") == [(0,)]
 
 
