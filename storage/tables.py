@@ -393,6 +393,8 @@ class SlackInstallation(Base):
     user_token_expires_at: Mapped[datetime | None]
     token_type: Mapped[str | None] = mapped_column(String(ENUM_VALUE))
     installed_at: Mapped[datetime]
+    # Set while one replica spends the refresh token (0016); it runs out by itself if that replica dies.
+    refresh_claimed_until: Mapped[datetime | None]
 
 
 class SlackOAuthState(Base):

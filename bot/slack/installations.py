@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -92,15 +94,33 @@ def _joined(scopes: Sequence[str] | None) -> str | None:
     return ",".join(scopes) if scopes else None
 
 
+@dataclass(frozen=True)
+class TokenRefresh:
+    """How rotating tokens are refreshed: ``minutes`` before they expire, by the one replica that claimed the
+    refresh for ``claim_seconds``; the others wait up to ``wait_seconds`` for its new tokens."""
+
+    rotator: AsyncTokenRotator
+    minutes: int
+    claim_seconds: float = 30.0
+    wait_seconds: float = 10.0
+    poll_seconds: float = 0.2
+
+
 class SqlInstallationStore(AsyncInstallationStore):
     """bolt's AsyncInstallationStore on our database: one row per install (workspace, or org-wide), holding
     the bot token, and the installer's user token when the app asks for user scopes. A reinstall replaces
     the row's tokens; uninstalling (app_uninstalled) deletes the row; a revocation (tokens_revoked) clears
-    the revoked tokens."""
+    the revoked tokens.
 
-    def __init__(self, uow: UnitOfWorkFactory, cipher: TokenCipher) -> None:
+    Token rotation happens here, on reading (``refresh``), and only here: Slack revokes a refresh token once
+    it is used, so of all replicas exactly one may spend it (a claim on the row), and bolt is handed the
+    tokens without their refresh token, so its own authorize never refreshes on the side."""
+
+    def __init__(self, uow: UnitOfWorkFactory, cipher: TokenCipher, refresh: TokenRefresh | None = None) -> None:
         self._uow = uow
         self._cipher = cipher
+        self._refresh = refresh
+        self._refreshing = asyncio.Lock()  # in this process, one refresh (or wait for one) at a time
 
     @property
     def logger(self) -> logging.Logger:
@@ -109,6 +129,11 @@ class SqlInstallationStore(AsyncInstallationStore):
     # ---- writing
 
     async def async_save(self, installation: Installation) -> None:
+        await self._save(installation)
+        log.info("slack: installed in %s", self._key(installation.enterprise_id, installation.team_id,
+                                                       installation.is_enterprise_install))
+
+    async def _save(self, installation: Installation) -> None:
         key = self._key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
         encrypt = self._cipher.encrypt
         values = {
@@ -124,10 +149,10 @@ class SqlInstallationStore(AsyncInstallationStore):
             "user_scopes": _joined(installation.user_scopes),
             "user_token_expires_at": _at(installation.user_token_expires_at),
             "token_type": installation.token_type, "installed_at": _at(installation.installed_at),
+            "refresh_claimed_until": None,  # new tokens: whoever claimed the refresh is done
         }
         async with self._uow() as uow:
             await rows.save(uow.session, key, values)  # type: ignore[attr-defined]
-        log.info("slack: installed in %s", key)
 
     async def async_save_bot(self, bot: Bot) -> None:
         """A rotated bot token (bolt's find_bot path): only the bot's columns change."""
@@ -173,21 +198,72 @@ class SqlInstallationStore(AsyncInstallationStore):
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                       user_id: str | None = None,
                                       is_enterprise_install: bool | None = False) -> Installation | None:
-        row = await self._row(self._key(enterprise_id, team_id, is_enterprise_install))
-        if row is None or (user_id is not None and row.user_id != user_id):
+        installation = await self.find_by_key(self._key(enterprise_id, team_id, is_enterprise_install))
+        if installation is None or (user_id is not None and installation.user_id != user_id):
             return None  # another person's user token is never handed out
-        return self._installation(row)
+        return _without_refresh(installation)
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
-        row = await self._row(self._key(enterprise_id, team_id, is_enterprise_install))
-        if row is None or not row.bot_token:
+        installation = await self.find_by_key(self._key(enterprise_id, team_id, is_enterprise_install))
+        if installation is None or not installation.bot_token:
             return None
-        return self._installation(row).to_bot()
+        return _without_refresh(installation).to_bot()
 
     async def find_by_key(self, key: str) -> Installation | None:
+        """The installation, its tokens refreshed first when they rotate and expire soon."""
         row = await self._row(key)
-        return self._installation(row) if row is not None else None
+        if row is None:
+            return None
+        installation = self._installation(row)
+        return await self._refreshed(key) if self._due(installation) else installation
+
+    # ---- token rotation
+
+    def _due(self, installation: Installation) -> bool:
+        expires = installation.bot_token_expires_at
+        return (self._refresh is not None and installation.bot_refresh_token is not None and expires is not None
+                and expires <= time.time() + self._refresh.minutes * 60)
+
+    async def _refreshed(self, key: str) -> Installation | None:
+        """Refreshed by this replica if it gets the claim, else by the one that has it: waited for."""
+        assert self._refresh is not None
+        refresh = self._refresh
+        async with self._refreshing:
+            deadline = time.monotonic() + refresh.wait_seconds
+            while True:
+                now = datetime.now(UTC)
+                async with self._uow() as uow:
+                    row = await rows.find(uow.session, key)  # type: ignore[attr-defined]
+                    if row is None:
+                        return None
+                    installation = self._installation(row)
+                    if not self._due(installation):  # refreshed meanwhile (this replica or another)
+                        return installation
+                    claimed = await rows.claim_refresh(  # type: ignore[attr-defined]
+                        uow.session, key, row.bot_refresh_token, now, now + timedelta(seconds=refresh.claim_seconds))
+                if claimed:
+                    return await self._spend(key, installation)
+                if time.monotonic() >= deadline:  # still valid for up to ``minutes``: used as it is
+                    log.warning("slack: another replica's refresh of %s did not finish in time", key)
+                    return installation
+                await asyncio.sleep(refresh.poll_seconds)
+
+    async def _spend(self, key: str, installation: Installation) -> Installation:
+        assert self._refresh is not None
+        try:
+            refreshed = await self._refresh.rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=self._refresh.minutes)
+        except SlackTokenRotationError as error:
+            log.error("slack: refreshing the tokens of %s failed: %s", key, error)
+            refreshed = None
+        if refreshed is None:
+            async with self._uow() as uow:
+                await rows.release_refresh(uow.session, key)  # type: ignore[attr-defined]
+            return installation
+        await self._save(refreshed)  # clears the claim
+        log.info("slack: tokens of %s refreshed", key)
+        return refreshed
 
     async def _row(self, key: str) -> SlackInstallation | None:
         async with self._uow() as uow:
@@ -212,6 +288,14 @@ class SqlInstallationStore(AsyncInstallationStore):
         if key is None:
             raise ValueError("an installation names neither an org nor a workspace")
         return key
+
+
+def _without_refresh(installation: Installation) -> Installation:
+    """What bolt gets: the tokens, without what it would refresh them with (that is the store's job)."""
+    copy = Installation(**installation.to_dict_for_copying())
+    copy.bot_refresh_token = copy.bot_token_expires_at = None
+    copy.user_refresh_token = copy.user_token_expires_at = None
+    return copy
 
 
 class SqlStateStore(AsyncOAuthStateStore):
@@ -240,39 +324,15 @@ class SqlStateStore(AsyncOAuthStateStore):
 
 class WorkspaceTokens:
     """The bot token of a workspace (by its key), for work done after the ack, where bolt's per-request
-    authorize does not reach: refreshed first when token rotation is on and it expires soon, the new
-    tokens stored. One refresh at a time in this process, so two sends do not spend one refresh token."""
+    authorize does not reach; refreshed first when it rotates and expires soon (SqlInstallationStore)."""
 
-    def __init__(self, store: SqlInstallationStore, rotator: AsyncTokenRotator, *,
-                 rotation_minutes: int) -> None:
+    def __init__(self, store: SqlInstallationStore) -> None:
         self._store = store
-        self._rotator = rotator
-        self._minutes = rotation_minutes
-        self._refreshing = asyncio.Lock()
 
     async def bot_token(self, key: str | None) -> str | None:
         """None when the app is not (or no longer) installed there."""
-        if not key:
-            return None
-        installation = await self._store.find_by_key(key)
-        if installation is None or not installation.bot_token:
-            return None
-        if installation.bot_refresh_token is None:
-            return installation.bot_token
-        async with self._refreshing:
-            installation = await self._store.find_by_key(key)  # another task may have refreshed it meanwhile
-            if installation is None or not installation.bot_token:
-                return None
-            try:
-                refreshed = await self._rotator.perform_token_rotation(
-                    installation=installation, minutes_before_expiration=self._minutes)
-            except SlackTokenRotationError as error:
-                log.error("slack: refreshing the tokens of %s failed: %s", key, error)
-                return None
-            if refreshed is None:
-                return installation.bot_token
-            await self._store.async_save(refreshed)
-            return refreshed.bot_token
+        installation = await self._store.find_by_key(key) if key else None
+        return installation.bot_token if installation is not None and installation.bot_token else None
 
 
 class RecipientTokens:

@@ -3,8 +3,9 @@ flow, instead of one workspace's bot token in the environment. Off unless SLACK_
 
 bolt runs the flow (GET /slack/install hands out a state and the "Add to Slack" link, GET
 /slack/oauth_redirect checks the state and its browser cookie, trades the code for tokens with
-oauth.v2.access) and, per request, finds the workspace's token (authorize, with token rotation). The
-installations and states live in our own database (bot/slack/installations.py)."""
+oauth.v2.access) and, per request, finds the workspace's token (authorize). The installations and states
+live in our own database (bot/slack/installations.py), which also refreshes rotating tokens: once, across
+replicas."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bot.slack.installations import (
     SqlInstallationStore,
     SqlStateStore,
     TokenCipher,
+    TokenRefresh,
     WorkspaceTokens,
     parse_keys,
 )
@@ -73,10 +75,12 @@ def slack_oauth(settings: Settings, uow: UnitOfWorkFactory) -> SlackOAuth:
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
     assert settings.slack_token_key is not None
     client_id, client_secret = settings.slack_client_id, settings.slack_client_secret.get_secret_value()
-    store = SqlInstallationStore(uow, TokenCipher(parse_keys(settings.slack_token_key.get_secret_value())))
     # A client of its own, without any workspace's token: oauth.v2.access authenticates with the app's id and
     # secret, and a bot token on the same call would be refused.
     client = AsyncWebClient(base_url=_with_slash(settings.slack_api_url), timeout=10)
+    rotator = AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client)
+    store = SqlInstallationStore(uow, TokenCipher(parse_keys(settings.slack_token_key.get_secret_value())),
+                                 TokenRefresh(rotator, ROTATION_MINUTES))
     authorize = AsyncInstallationStoreAuthorize(
         logger=log, installation_store=store, client_id=client_id, client_secret=client_secret,
         token_rotation_expiration_minutes=ROTATION_MINUTES, client=client)
@@ -87,8 +91,7 @@ def slack_oauth(settings: Settings, uow: UnitOfWorkFactory) -> SlackOAuth:
         state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATION_MINUTES, logger=log)
     oauth_settings.authorize = authorize
     flow = AsyncOAuthFlow(client=client, logger=log, settings=oauth_settings)
-    rotator = AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client)
-    tokens = WorkspaceTokens(store, rotator, rotation_minutes=ROTATION_MINUTES)
+    tokens = WorkspaceTokens(store)
     return SlackOAuth(store, flow, authorize, tokens, RecipientTokens(uow, tokens))
 
 

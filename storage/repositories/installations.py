@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories._sql import affected, insert_ignoring_duplicates
@@ -50,6 +50,23 @@ async def forget(session: AsyncSession, workspace_key: str) -> bool:
     """The app was uninstalled: the whole row goes, tokens and all."""
     return affected(await session.execute(
         delete(SlackInstallation).where(SlackInstallation.workspace_key == workspace_key))) > 0
+
+
+async def claim_refresh(session: AsyncSession, workspace_key: str, refresh_token: str, now: datetime,
+                        until: datetime) -> bool:
+    """Take the one right to spend this (encrypted) refresh token, until ``until``: False when another replica
+    holds it, or has spent it already (the row has a newer refresh token by now)."""
+    return affected(await session.execute(
+        update(SlackInstallation)
+        .where(SlackInstallation.workspace_key == workspace_key, SlackInstallation.bot_refresh_token == refresh_token,
+               or_(SlackInstallation.refresh_claimed_until.is_(None), SlackInstallation.refresh_claimed_until <= now))
+        .values(refresh_claimed_until=until))) > 0
+
+
+async def release_refresh(session: AsyncSession, workspace_key: str) -> None:
+    """A refresh that did not happen: the next one may try at once."""
+    await session.execute(update(SlackInstallation).where(SlackInstallation.workspace_key == workspace_key)
+                          .values(refresh_claimed_until=None))
 
 
 async def _drop_empty(session: AsyncSession, workspace_key: str) -> None:

@@ -38,11 +38,15 @@ async def raw(uow_factory, column: str) -> list:
 async def test_what_is_saved_comes_back_and_the_table_holds_ciphertext_only(uow_factory):
     installs = store(uow_factory)
     await installs.async_save(installation())
-    found = await installs.async_find_installation(enterprise_id=None, team_id="T1")
+    found = await installs.find_by_key("T1")
     assert found is not None
     assert (found.bot_token, found.bot_refresh_token, found.user_token) == (
         "xoxb-secret-1", "xoxe-1-refresh", "xoxp-user-1")
     assert found.bot_scopes == ["chat:write", "commands"] and found.bot_token_expires_at > time.time()
+    # bolt gets the tokens without what refreshes them: refreshing is the store's alone (one replica at a time).
+    for_bolt = await installs.async_find_installation(enterprise_id=None, team_id="T1")
+    assert for_bolt is not None and (for_bolt.bot_token, for_bolt.user_token) == ("xoxb-secret-1", "xoxp-user-1")
+    assert (for_bolt.bot_refresh_token, for_bolt.bot_token_expires_at, for_bolt.user_refresh_token) == (None,) * 3
     for column in ("bot_token", "bot_refresh_token", "user_token"):
         [stored] = await raw(uow_factory, column)
         assert "xox" not in stored and "secret" not in stored
