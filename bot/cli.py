@@ -201,3 +201,12 @@ def _register_retention_command() -> None:
 
 
 _register_retention_command()
+
+
+def _register_erase_command() -> None:
+    from bot.erase_cli import erase_workspace_command
+
+    main.add_command(erase_workspace_command, "erase-workspace")
+
+
+_register_erase_command()

@@ -166,6 +166,12 @@ class WorkspaceRepository(Protocol):
 
     async def get_or_create(self, platform: str, external_id: str, name: str) -> WorkspaceRecord: ...
 
+    async def get_for_update(self, workspace_id: int) -> WorkspaceRecord | None:
+        """Like get, but locks the row (PostgreSQL): rows that point at it cannot be added meanwhile."""
+
+    async def delete(self, workspace_id: int) -> int:
+        """Delete the workspace row itself (the caller erased its data first: handlers.workspace_erasure)."""
+
 
 class PersonRepository(Protocol):
     async def get(self, person_id: int) -> PersonRecord | None: ...
@@ -206,6 +212,11 @@ class PersonRepository(Protocol):
     async def delete(self, person_id: int) -> None:
         """Delete the person row itself (the caller erased their data first)."""
 
+    async def count_in_workspace(self, workspace_id: int) -> int: ...
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        """Delete the workspace's people (the caller erased their questions first)."""
+
 
 class TopicRepository(Protocol):
     async def list_for(self, person_id: int) -> list[TopicRecord]: ...
@@ -220,6 +231,11 @@ class TopicRepository(Protocol):
         """People in the workspace who declared the topic in-role, by id."""
 
     async def delete_for(self, person_id: int) -> int: ...
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """Topics declared by the workspace's people."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
 
 
 class QuestionRepository(Protocol):
@@ -283,6 +299,12 @@ class QuestionRepository(Protocol):
     async def detach_expert(self, person_id: int) -> int:
         """Set expert_id to None on questions the person was asked (the asker keeps them)."""
 
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """Questions asked in the workspace or by its people."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        """Delete those questions (their replies, signals and messages go with them)."""
+
     async def text_backlog(self, before: datetime) -> TextBacklog:
         """Questions asked before ``before`` whose text retention has not removed yet."""
 
@@ -310,6 +332,11 @@ class ReplyRepository(Protocol):
     async def written_by(self, person_id: int) -> list[ReplyRecord]: ...
 
     async def delete_written_by(self, person_id: int) -> int: ...
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """Replies to the workspace's questions (QuestionRepository.count_in_workspace), or by its people."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
 
     async def text_backlog(self, before: datetime) -> TextBacklog:
         """Replies written before ``before`` whose text retention has not removed yet."""
@@ -339,6 +366,11 @@ class SignalRepository(Protocol):
 
     async def delete_about(self, person_id: int) -> int:
         """Delete signals whose subject is the person; clear reporter_id where they reported."""
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """Signals on the workspace's questions, or about its people."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
 
 
 class OutboxRepository(Protocol):
@@ -402,6 +434,12 @@ class OutboxRepository(Protocol):
 
     async def delete_for_person(self, person_id: int) -> int: ...
 
+    async def count_in_workspace(self, workspace_id: int, *, channel_keys_ending: str) -> int:
+        """Messages, any status, to the workspace's people or about its questions, and its channel
+        messages: those addressed to no person whose key ends with ``channel_keys_ending``."""
+
+    async def delete_in_workspace(self, workspace_id: int, *, channel_keys_ending: str) -> int: ...
+
     async def forget_mentions(self, *, person_id: int, question_ids: Sequence[int], names: Sequence[str],
                               now: datetime) -> MentionsForgotten:
         """After forget-me: messages to others about the person (tied to ``question_ids``, the
@@ -454,6 +492,11 @@ class ConversationRepository(Protocol):
 
     async def delete_person(self, workspace_id: int, external_id: str) -> int: ...
 
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """The workspace's references, people's chats and channels."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
+
 
 class TeamScheduleRecord(Protocol):
     id: int
@@ -498,6 +541,10 @@ class TeamScheduleRepository(Protocol):
 
     async def changed_by_person(self, person_id: int) -> list[TeamScheduleRecord]: ...
 
+    async def count_in_workspace(self, workspace_id: int) -> int: ...
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
+
 
 class TeamWeekRecord(Protocol):
     """A workspace's figures for one ISO week, stored once (handlers.insights.WeekFigures): counts only."""
@@ -530,6 +577,11 @@ class TeamWeekRepository(Protocol):
         """Store the week's figures unless they are stored already, and return what is stored: when
         two replicas compute the same week at once, both get the first one's figures."""
 
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        """Stored weeks of the workspace, those of each workspace of a Grid org included."""
+
+    async def delete_in_workspace(self, workspace_id: int) -> int: ...
+
 
 class ImpactRepository(Protocol):
     """Reads for the impact report (handlers.impact): a team's questions, nothing about one person."""
@@ -541,6 +593,21 @@ class ImpactRepository(Protocol):
 
     async def languages(self, workspace_id: int) -> list[str]:
         """The languages of the workspace's enabled weekly team messages, most used first."""
+
+
+class EdgeRecords(Protocol):
+    """What a platform edge stores about a workspace beyond the repositories: Slack's installation and the
+    requests waiting in the inbox. Made for one open unit of work, so it writes in that transaction."""
+
+    async def count_installations(self, workspace: WorkspaceRecord) -> int:
+        """Stored platform installations (tokens) of the workspace: 0 or 1."""
+
+    async def delete_installations(self, workspace: WorkspaceRecord) -> int: ...
+
+    async def count_waiting(self, workspace: WorkspaceRecord) -> int:
+        """Requests from the workspace stored and not worked yet (done ones keep no data, only a key)."""
+
+    async def delete_waiting(self, workspace: WorkspaceRecord) -> int: ...
 
 
 class UnitOfWork(Protocol):

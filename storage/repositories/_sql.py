@@ -37,6 +37,11 @@ def affected(result: Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def count_rows(session: AsyncSession, model: type[Any], *where: ColumnElement[bool]) -> int:
+    """How many rows of ``model`` match ``where``."""
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
 async def text_backlog(
     session: AsyncSession, moment: InstrumentedAttribute[Any], *where: ColumnElement[bool]
 ) -> TextBacklog:

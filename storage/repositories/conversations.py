@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories._sql import insert_ignoring_duplicates
+from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates
 from storage.tables import ConversationRef
 
 
@@ -59,6 +59,13 @@ class SqlConversationRepository:
                                              ConversationRef.kind == "person",
                                              ConversationRef.external_id == external_id)
         return (await self._session.execute(stmt)).rowcount or 0
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, ConversationRef, ConversationRef.workspace_id == workspace_id)
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        stmt = delete(ConversationRef).where(ConversationRef.workspace_id == workspace_id)
+        return affected(await self._session.execute(stmt))
 
 
 def without_user(reference: dict[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,27 @@ async def backlog(executor: Executor) -> Backlog:
     return Backlog(int(waiting or 0), oldest)
 
 
+async def waiting(executor: Executor, platform: str) -> list[tuple[int, str]]:
+    """The platform's requests not worked yet, (id, payload), oldest first: an operator erasing one workspace
+    picks out its own by the payload (bot/erase_cli.py). Done rows keep no payload and no person."""
+    rows = await executor.execute(
+        select(InboxRequest.id, InboxRequest.payload)
+        .where(InboxRequest.platform == platform, InboxRequest.done_at.is_(None), InboxRequest.payload.is_not(None))
+        .order_by(InboxRequest.id))
+    return [(request_id, payload) for request_id, payload in rows]
+
+
+async def delete_requests(executor: Executor, request_ids: list[int]) -> int:
+    """Delete these requests whatever their state; a worker running one finds it gone when it finishes
+    (``finish`` is False) and rolls its work back."""
+    deleted = 0
+    for start in range(0, len(request_ids), 500):  # well within any driver's limit on bound parameters
+        deleted += affected(await executor.execute(
+            delete(InboxRequest).where(InboxRequest.id.in_(request_ids[start:start + 500]))
+            .execution_options(synchronize_session=False)))
+    return deleted
+
+
 async def prune_done(executor: Executor, *, before: datetime) -> int:
     """Forget done requests received before ``before`` (their keys only guard against late retries)."""
     result = await executor.execute(

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
 from handlers.models import OutboxStatus
 from handlers.ports import MentionsForgotten, TextBacklog
-from storage.repositories._sql import affected, insert_ignoring_duplicates, text_backlog
+from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates, text_backlog
+from storage.repositories.people import people_of_workspace
+from storage.repositories.questions import questions_of_workspace
 from storage.tables import OutboxMessage, ProcessedEvent
 
 
@@ -172,6 +174,20 @@ class SqlOutboxRepository:
 
     async def delete_for_person(self, person_id: int) -> int:
         stmt = delete(OutboxMessage).where(OutboxMessage.person_id == person_id)
+        return affected(await self._session.execute(stmt))
+
+    @staticmethod
+    def _in_workspace(workspace_id: int, channel_keys_ending: str) -> ColumnElement[bool]:
+        return or_(OutboxMessage.person_id.in_(people_of_workspace(workspace_id)),
+                   OutboxMessage.question_id.in_(questions_of_workspace(workspace_id)),
+                   and_(OutboxMessage.person_id.is_(None),
+                        OutboxMessage.dedupe_key.endswith(channel_keys_ending, autoescape=True)))
+
+    async def count_in_workspace(self, workspace_id: int, *, channel_keys_ending: str) -> int:
+        return await count_rows(self._session, OutboxMessage, self._in_workspace(workspace_id, channel_keys_ending))
+
+    async def delete_in_workspace(self, workspace_id: int, *, channel_keys_ending: str) -> int:
+        stmt = delete(OutboxMessage).where(self._in_workspace(workspace_id, channel_keys_ending))
         return affected(await self._session.execute(stmt))
 
     async def forget_mentions(self, *, person_id: int, question_ids: Sequence[int], names: Sequence[str],

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories._sql import affected, insert_ignoring_duplicates
+from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates
 from storage.tables import ExpertTopic, OutboxMessage, Person, Workspace
+
+
+def people_of_workspace(workspace_id: int) -> Select[tuple[int]]:
+    """The ids of a workspace's people, as a subquery (erasing a workspace: handlers.workspace_erasure)."""
+    return select(Person.id).where(Person.workspace_id == workspace_id)
 
 
 class SqlWorkspaceRepository:
@@ -39,6 +44,13 @@ class SqlWorkspaceRepository:
         if created is None:
             raise RuntimeError(f"workspace {platform}/{external_id} vanished right after insert")
         return created
+
+    async def get_for_update(self, workspace_id: int) -> Workspace | None:
+        stmt = select(Workspace).where(Workspace.id == workspace_id).with_for_update()
+        return await self._session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def delete(self, workspace_id: int) -> int:
+        return affected(await self._session.execute(delete(Workspace).where(Workspace.id == workspace_id)))
 
 
 class SqlPersonRepository:
@@ -132,6 +144,12 @@ class SqlPersonRepository:
     async def delete(self, person_id: int) -> None:
         await self._session.execute(delete(Person).where(Person.id == person_id))
 
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, Person, Person.workspace_id == workspace_id)
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        return affected(await self._session.execute(delete(Person).where(Person.workspace_id == workspace_id)))
+
 
 class SqlTopicRepository:
     """Topics are stored as given: callers pass them through handlers.models.normalise_topic."""
@@ -169,4 +187,12 @@ class SqlTopicRepository:
 
     async def delete_for(self, person_id: int) -> int:
         stmt = delete(ExpertTopic).where(ExpertTopic.person_id == person_id)
+        return affected(await self._session.execute(stmt))
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        in_workspace = ExpertTopic.person_id.in_(people_of_workspace(workspace_id))
+        return await count_rows(self._session, ExpertTopic, in_workspace)
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        stmt = delete(ExpertTopic).where(ExpertTopic.person_id.in_(people_of_workspace(workspace_id)))
         return affected(await self._session.execute(stmt))

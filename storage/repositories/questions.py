@@ -6,13 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.models import OPEN_STATUSES, QuestionKind, QuestionStatus
 from handlers.ports import TextBacklog
-from storage.repositories._sql import affected, of_org_workspace, redact_oldest, text_backlog
+from storage.repositories._sql import affected, count_rows, of_org_workspace, redact_oldest, text_backlog
+from storage.repositories.people import people_of_workspace
 from storage.tables import Question, Reply, Signal
+
+
+def _asked_in_workspace(workspace_id: int) -> ColumnElement[bool]:
+    return or_(Question.workspace_id == workspace_id, Question.asker_id.in_(people_of_workspace(workspace_id)))
+
+
+def questions_of_workspace(workspace_id: int) -> Select[tuple[int]]:
+    """The ids of the questions asked in a workspace or by its people, as a subquery (erasing a workspace)."""
+    return select(Question.id).where(_asked_in_workspace(workspace_id))
 
 
 class SqlQuestionRepository:
@@ -152,6 +162,16 @@ class SqlQuestionRepository:
         stmt = update(Question).where(Question.expert_id == person_id).values(expert_id=None, thread_ref=None)
         return affected(await self._session.execute(stmt))
 
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, Question, _asked_in_workspace(workspace_id))
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        deleted = affected(await self._session.execute(delete(Question).where(_asked_in_workspace(workspace_id))))
+        # Questions elsewhere asked of its people stay with their askers, as after forget-me (detach_expert).
+        await self._session.execute(update(Question).where(Question.expert_id.in_(people_of_workspace(workspace_id)))
+                                    .values(expert_id=None, thread_ref=None))
+        return deleted
+
     # ------------------------------------------------------------ retention
 
     @staticmethod
@@ -204,6 +224,17 @@ class SqlReplyRepository:
 
     async def delete_written_by(self, person_id: int) -> int:
         return affected(await self._session.execute(delete(Reply).where(Reply.author_id == person_id)))
+
+    @staticmethod
+    def _in_workspace(workspace_id: int) -> ColumnElement[bool]:
+        return or_(Reply.question_id.in_(questions_of_workspace(workspace_id)),
+                   Reply.author_id.in_(people_of_workspace(workspace_id)))
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, Reply, self._in_workspace(workspace_id))
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        return affected(await self._session.execute(delete(Reply).where(self._in_workspace(workspace_id))))
 
     @staticmethod
     def _text_due(before: datetime) -> tuple[Any, ...]:
@@ -270,3 +301,15 @@ class SqlSignalRepository:
             update(Signal).where(Signal.reporter_id == person_id).values(reporter_id=None)
         )
         return deleted
+
+    @staticmethod
+    def _in_workspace(workspace_id: int) -> ColumnElement[bool]:
+        return or_(Signal.question_id.in_(questions_of_workspace(workspace_id)),
+                   Signal.subject_id.in_(people_of_workspace(workspace_id)))
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, Signal, self._in_workspace(workspace_id))
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        """Those it reported elsewhere lose the reporter when its people go (ON DELETE SET NULL)."""
+        return affected(await self._session.execute(delete(Signal).where(self._in_workspace(workspace_id))))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories._sql import insert_ignoring_duplicates
+from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates
 from storage.tables import TeamSchedule
 
 
@@ -68,3 +68,10 @@ class SqlTeamScheduleRepository:
     async def changed_by_person(self, person_id: int) -> list[TeamSchedule]:
         stmt = select(TeamSchedule).where(TeamSchedule.changed_by == person_id).order_by(TeamSchedule.id)
         return list(await self._session.scalars(stmt))
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, TeamSchedule, TeamSchedule.workspace_id == workspace_id)
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        stmt = delete(TeamSchedule).where(TeamSchedule.workspace_id == workspace_id)
+        return affected(await self._session.execute(stmt))

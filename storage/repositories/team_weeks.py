@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories._sql import insert_ignoring_duplicates
+from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates
 from storage.tables import TeamWeekFigures
 
 FIGURES = ("asked", "werk", "with_outcome", "confirmed", "people", "answered", "answerers", "short_replies")
@@ -50,3 +50,10 @@ class SqlTeamWeekRepository:
         if row is None:
             raise RuntimeError(f"figures of {week} for workspace {workspace_id} vanished right after insert")
         return row
+
+    async def count_in_workspace(self, workspace_id: int) -> int:
+        return await count_rows(self._session, TeamWeekFigures, TeamWeekFigures.workspace_id == workspace_id)
+
+    async def delete_in_workspace(self, workspace_id: int) -> int:
+        stmt = delete(TeamWeekFigures).where(TeamWeekFigures.workspace_id == workspace_id)
+        return affected(await self._session.execute(stmt))
