@@ -37,6 +37,7 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 3
 DONE_KEPT = timedelta(days=3)  # done keys guard against late platform retries (Slack's come within hours)
 PRUNE_EVERY_SECONDS = 3600.0
+STORE_BATCH = 100  # requests stored in one statement at most (a burst's acks, group commit)
 
 
 class AlreadyDone(Exception):
@@ -101,6 +102,8 @@ class InboxWorkers:
         # SQLite has one writer: our own writers queue here for it, acknowledgements first, instead of
         # polling SQLite's busy timeout against each other (bench/NOTES-slack.md: acks waited there).
         self._one_writer = OneWriter() if engine.dialect.name == "sqlite" else None
+        self._to_store: list[tuple[inbox.NewRequest, asyncio.Future[bool]]] = []  # acks waiting for a store
+        self._storing: asyncio.Task[None] | None = None
         self.backlog = Backlog(0, None)
         self.busy = BusyNotices(busy_seconds, set())
         self._lag = LoopLag()
@@ -111,14 +114,49 @@ class InboxWorkers:
     # ------------------------------------------------------------------ the ack path
 
     async def put(self, *, platform: str, kind: str, dedup_key: str, person_key: str, payload: str) -> bool:
-        """One short insert in its own transaction (before the ack); False for a duplicate key."""
+        """Store a request before its ack; False for a duplicate key. Requests that arrive while a store is
+        under way are stored together in the next one (group commit): one transaction and one statement for
+        a burst instead of one each, so acks keep up with it."""
         request_id = structlog.contextvars.get_contextvars().get("request_id")  # bot/request_context.py
+        request = inbox.NewRequest(platform, kind, dedup_key, person_key, payload, request_id, self._clock.now())
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_store.append((request, stored))
+        if self._storing is None:
+            self._storing = asyncio.create_task(self._store_waiting(), name="storing-acks")
+        return await stored
+
+    async def _store_waiting(self) -> None:
+        try:
+            while self._to_store:
+                batch, self._to_store = self._to_store[:STORE_BATCH], self._to_store[STORE_BATCH:]
+                try:
+                    outcomes: list[bool | BaseException] = list(await self._store_batch([r for r, _ in batch]))
+                except Exception as error:
+                    if len(batch) == 1 or is_connection_error(error):
+                        outcomes = [error] * len(batch)
+                    else:  # one bad request must not fail the others' acks: each on its own
+                        outcomes = [await self._store_alone(request) for request, _ in batch]
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():  # its ack was given up (the caller went away)
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+                self._wake.set()
+        finally:
+            self._storing = None
+
+    async def _store_batch(self, requests: list[inbox.NewRequest]) -> list[bool]:
         async with self._writer(ack=True), self._engine.begin() as connection:
-            stored = await inbox.put(connection, platform=platform, kind=kind, dedup_key=dedup_key,
-                                     person_key=person_key, payload=payload, request_id=request_id,
-                                     now=self._clock.now())
-        self._wake.set()
-        return stored
+            return await inbox.put_many(connection, requests)
+
+    async def _store_alone(self, request: inbox.NewRequest) -> bool | BaseException:
+        try:
+            [stored] = await self._store_batch([request])
+            return stored
+        except Exception as error:
+            return error
 
     def backlog_age(self) -> float:
         """Seconds the oldest waiting request has waited, as of the last look (every poll)."""

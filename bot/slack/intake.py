@@ -9,6 +9,8 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -111,13 +113,26 @@ class SlackIntake:
 
     async def _store(self, body: dict[str, Any]) -> None:
         kind = kind_of(body)
+        put = partial(self.inbox.put, platform="slack", kind=kind, dedup_key=dedup_key(kind, body),
+                      person_key=person_key(body), payload=json.dumps(body))
+        try:
+            stored = await put()
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            stored = await self._store_again(kind, put)
+        if not stored:
+            log.info("slack %s already received (a retry or a second submit): acknowledged again, worked once", kind)
+
+    async def _store_again(self, kind: str, put: Callable[[], Awaitable[bool]]) -> bool:
+        """The database blipped: tried again for STORE_SECONDS (the first try goes without this loop, which
+        costs an ack a tenth of its CPU)."""
         retrying = AsyncRetrying(retry=retry_if_exception(is_connection_error), stop=stop_after_delay(STORE_SECONDS),
                                  wait=wait_exponential(multiplier=0.1, max=0.5), reraise=False)
         try:
             async for attempt in retrying:
                 with attempt:
-                    stored = await self.inbox.put(platform="slack", kind=kind, dedup_key=dedup_key(kind, body),
-                                                  person_key=person_key(body), payload=json.dumps(body))
+                    stored = await put()
         except RetryError as gave_up:
             error = gave_up.last_attempt.exception()
             log.error("slack %s not stored, database unreachable: %r", kind, error)
@@ -127,8 +142,7 @@ class SlackIntake:
                 log.error("slack %s not stored, database unreachable: %r", kind, error)
                 raise NotStored(kind) from error
             raise
-        if not stored:
-            log.info("slack %s already received (a retry or a second submit): acknowledged again, worked once", kind)
+        return stored
 
     def _busy_for(self, body: dict[str, Any]) -> bool:
         return self.inbox.busy.should_tell(self.inbox.backlog_age(), person_key(body))

@@ -3,8 +3,10 @@ a claim two, finishing one, so acknowledgements stay cheap and the counts stay f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,20 +37,53 @@ class Backlog:
     oldest: datetime | None
 
 
-def _insert(executor: Executor):
+@dataclass(frozen=True)
+class NewRequest:
+    """A request to store before its ack."""
+
+    platform: str
+    kind: str
+    dedup_key: str
+    person_key: str
+    payload: str
+    request_id: str | None
+    received_at: datetime
+
+
+_INSERTS: dict[str, Any] = {}  # per dialect: built once, it is the ack path's one statement
+
+
+def _insert(executor: Executor) -> Any:
     dialect = executor.get_bind().dialect.name if isinstance(executor, AsyncSession) else executor.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboxRequest)
+    if dialect not in _INSERTS:
+        table = InboxRequest.__table__
+        _INSERTS[dialect] = ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+                             .on_conflict_do_nothing(index_elements=["dedup_key"])
+                             .returning(table.c.dedup_key))
+    return _INSERTS[dialect]
+
+
+async def put_many(executor: Executor, requests: Sequence[NewRequest]) -> list[bool]:
+    """Store requests in one statement (acks that came in together share a transaction); for each, whether
+    it was stored: False when one with its key was there already, or earlier in ``requests`` (a retry or a
+    double submit)."""
+    rows = [{"platform": r.platform, "kind": r.kind, "dedup_key": r.dedup_key, "person_key": r.person_key,
+             "payload": r.payload, "request_id": r.request_id, "received_at": r.received_at, "attempts": 0}
+            for r in requests]
+    new = set((await executor.execute(_insert(executor), rows)).scalars())
+    stored = []
+    for request in requests:
+        stored.append(request.dedup_key in new)
+        new.discard(request.dedup_key)  # a second one with that key in this list is the duplicate
+    return stored
 
 
 async def put(executor: Executor, *, platform: str, kind: str, dedup_key: str, person_key: str, payload: str,
               request_id: str | None, now: datetime) -> bool:
-    """Store a request; False when one with the same key is already there (a retry or a double submit)."""
-    stmt = (_insert(executor)
-            .values(platform=platform, kind=kind, dedup_key=dedup_key, person_key=person_key, payload=payload,
-                    request_id=request_id, received_at=now, attempts=0)
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(InboxRequest.id))
-    return (await executor.execute(stmt)).scalar() is not None
+    """Store one request; False when one with the same key is already there (a retry or a double submit)."""
+    [stored] = await put_many(executor, [NewRequest(platform, kind, dedup_key, person_key, payload, request_id,
+                                                    now)])
+    return stored
 
 
 async def claim(executor: Executor, *, now: datetime, lease: timedelta, limit: int) -> list[ClaimedRequest]:

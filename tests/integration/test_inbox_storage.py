@@ -403,3 +403,16 @@ async def test_claims_open_at_the_same_moment_take_disjoint_rows(engine: AsyncEn
         taken += found
     assert len(taken) == len(set(taken)) and set(taken) == ids
     assert rounds == 300 // (claimers * 7) + 2  # full rounds, the rest, and the empty one
+
+
+async def test_acks_that_came_in_together_are_stored_in_one_statement_each_once(engine: AsyncEngine) -> None:
+    """put_many (the ack path's group commit): one INSERT for all; a key already stored, or twice in the
+    list (a double submit in the same moment), is stored once and reported as not stored."""
+    assert await put(engine, "already")
+    requests = [inbox.NewRequest("slack", "command", key, f"T1:{key}", f'{{"n": {n}}}', f"req-{n}", NOW)
+                for n, key in enumerate(["a", "already", "b", "a", "c"])]
+    async with engine.begin() as connection:
+        assert await inbox.put_many(connection, requests) == [True, False, True, False, True]
+    stored = await rows_by_key(engine)
+    assert sorted(stored) == ["a", "already", "b", "c"]
+    assert json.loads(stored["a"].payload) == {"n": 0}  # the first of the two, not the double

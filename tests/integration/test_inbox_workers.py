@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.inbox.workers import MAX_ATTEMPTS, InboxWorkers, Transact
@@ -324,3 +324,40 @@ async def test_drain_says_so_when_work_is_left(engine: AsyncEngine) -> None:
         assert not await workers.drain(0.2)
         workers.start()
         assert await workers.drain(30)
+
+
+async def test_acks_that_come_in_together_share_one_transaction_each_stored_once(engine: AsyncEngine) -> None:
+    """Group commit: while one store is under way the next requests wait for it and then go in together, so a
+    burst costs a few transactions instead of one per ack; each is stored once and told so."""
+    begins: list[object] = []
+    count_begin = begins.append  # one bound method, so the same one is removed
+    event.listen(engine.sync_engine, "begin", count_begin)
+    try:
+        async with pools(engine) as p:
+            workers = p.pool(Runner(p.clock), start=False)
+
+            async def put(name: str) -> bool:
+                return await workers.put(platform="slack", kind="command", dedup_key=f"key-{name}",
+                                         person_key="T1:sanne", payload=name)
+
+            names = [f"b{n:02d}" for n in range(40)]
+            stored = await asyncio.gather(*(put(name) for name in [*names, "b00", "b01"]))  # two of them twice
+            assert stored == [True] * 40 + [False, False]
+            assert len(begins) <= 3  # the first alone, the rest after it: not 42
+            async with engine.connect() as connection:
+                assert sorted((await connection.execute(select(InboxRequest.dedup_key))).scalars()) == [
+                    f"key-{name}" for name in names]
+    finally:
+        event.remove(engine.sync_engine, "begin", count_begin)
+
+
+async def test_a_request_that_cannot_be_stored_does_not_fail_the_others_stored_with_it(engine: AsyncEngine) -> None:
+    async with pools(engine) as p:
+        workers = p.pool(Runner(p.clock), start=False)
+        too_long = "x" * 300  # the key column holds 255 characters: PostgreSQL refuses it, SQLite does not check
+        outcomes = await asyncio.gather(
+            *(workers.put(platform="slack", kind="command", dedup_key=key, person_key="T1:sanne", payload=key)
+              for key in ["ok-1", too_long, "ok-2"]), return_exceptions=True)
+        assert outcomes[0] is True and outcomes[2] is True
+        if engine.dialect.name == "postgresql":
+            assert isinstance(outcomes[1], Exception)
