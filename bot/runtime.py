@@ -201,7 +201,7 @@ def add_enabled_platforms(registry: Platforms, settings: Settings, deps: Deps, u
     if settings.slack_enabled:
         from bot.slack.platform import slack_parts, slack_platform
 
-        registry.add(slack_platform(settings, deps, slack_parts(settings, uow), inbox))
+        registry.add(slack_platform(settings, deps, slack_parts(settings, uow, catalog), inbox))
     else:
         registry.mark_off("slack", "(no SLACK_BOT_TOKEN)")
     # Teams only with an app id, or unauthenticated behind the local-testing switch (loopback only:

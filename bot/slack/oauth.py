@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platforms import Route
 from bot.settings import Settings
+from bot.slack.install_pages import install_pages
 from bot.slack.installations import (
     RecipientTokens,
     SqlInstallationStore,
@@ -33,6 +34,7 @@ from bot.slack.installations import (
     parse_keys,
 )
 from handlers.ports import UnitOfWorkFactory
+from nudges.texts.catalog import TextCatalog
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def _bolt_request(request: web.Request) -> AsyncBoltRequest:
     return AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
 
 
-def slack_oauth(settings: Settings, uow: UnitOfWorkFactory) -> SlackOAuth:
+def slack_oauth(settings: Settings, uow: UnitOfWorkFactory, catalog: TextCatalog) -> SlackOAuth:
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
     assert settings.slack_token_key is not None
     client_id, client_secret = settings.slack_client_id, settings.slack_client_secret.get_secret_value()
@@ -88,11 +90,19 @@ def slack_oauth(settings: Settings, uow: UnitOfWorkFactory) -> SlackOAuth:
         client_id=client_id, client_secret=client_secret, scopes=list(BOT_SCOPES), user_scopes=[],
         redirect_uri=settings.slack_redirect_uri, install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
         installation_store=store, state_store=SqlStateStore(uow, STATE_SECONDS),
-        state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATION_MINUTES, logger=log)
+        state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATION_MINUTES, logger=log,
+        callback_options=install_pages(catalog, settings.default_language, install_url(settings.slack_redirect_uri)))
     oauth_settings.authorize = authorize
     flow = AsyncOAuthFlow(client=client, logger=log, settings=oauth_settings)
     tokens = WorkspaceTokens(store)
     return SlackOAuth(store, flow, authorize, tokens, RecipientTokens(uow, tokens))
+
+
+def install_url(redirect_uri: str | None) -> str:
+    """Where an install starts, as the admin's browser reaches it: next to the redirect URL when that is set."""
+    if redirect_uri and redirect_uri.endswith(REDIRECT_PATH):
+        return redirect_uri.removesuffix(REDIRECT_PATH) + INSTALL_PATH
+    return INSTALL_PATH
 
 
 def _with_slash(url: str) -> str:

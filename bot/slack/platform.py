@@ -30,6 +30,7 @@ from bot.slack.work import SlackWork
 from handlers.context import Deps
 from handlers.models import LOCALES
 from handlers.ports import UnitOfWorkFactory
+from nudges.texts.catalog import TextCatalog
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,10 @@ class SlackParts:
     oauth: SlackOAuth | None = None  # OAuth distribution: every workspace's token from the installations
 
 
-def slack_parts(settings: Settings, uow: UnitOfWorkFactory) -> SlackParts:
+def slack_parts(settings: Settings, uow: UnitOfWorkFactory, catalog: TextCatalog) -> SlackParts:
     posts = PostPacer(settings.slack_posts_per_minute)
     if settings.slack_oauth:  # no token of its own: each call carries its workspace's (bot/slack/web.py)
-        oauth = slack_oauth(settings, uow)
+        oauth = slack_oauth(settings, uow, catalog)
         client = make_client(None, settings.slack_api_url, posts=posts)
         messenger = SlackMessenger(client, uow, posts=posts, tokens=oauth.recipients.of_message)
         return SlackParts(client, messenger, SlackPresence(client, tokens=oauth.recipients.of_person), oauth)

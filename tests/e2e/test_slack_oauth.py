@@ -8,6 +8,7 @@ PostgreSQL too."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import sqlite3
 import time
@@ -16,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
@@ -157,6 +158,9 @@ async def test_install_through_the_redirect_stores_the_workspace_and_its_token_e
     with pytest.raises(InvalidToken):  # without the key it is unreadable
         Fernet(Fernet.generate_key()).decrypt(stored.encode())
     assert bot.rows("SELECT count(*) FROM slack_oauth_states") == [(0,)]  # the state was used up
+    # The page says so in our words, Dutch first and English too (not bolt's English "Thank you!").
+    said = html.unescape(page)
+    assert all(load_catalog().text(locale, "install.done", workspace="Sales") in said for locale in ("nl", "en"))
 
 
 @pytest.mark.parametrize("tamper", ["no_cookie", "other_state", "state_twice", "no_state"])
@@ -174,15 +178,18 @@ async def test_a_redirect_without_its_own_valid_state_installs_nothing(bot, tamp
         assert first == 200
         status, _ = await bot.redirect(f"code=code-1&state={state}", cookie)
     else:
-        status, _ = await bot.redirect("code=code-1", cookie)
+        status, page = await bot.redirect("code=code-1", cookie)
     assert status in (400, 401)
+    if tamper == "no_state":  # the failure page: ours, and where to start again
+        assert load_catalog().text("nl", "install.failed", start="/slack/install") in html.unescape(page)
     assert ("T0001",) not in bot.rows("SELECT workspace_key FROM slack_installations")
 
 
 async def test_a_cancelled_install_stores_nothing(bot):
     _, cookie = await bot.install_page()
     status, page = await bot.redirect("error=access_denied", cookie)
-    assert status == 200 and "access_denied" in unquote(page)
+    assert status == 200
+    assert load_catalog().text("nl", "install.cancelled", start="/slack/install") in html.unescape(page)
     assert bot.rows("SELECT count(*) FROM slack_installations") == [(0,)]
     assert bot.fake.calls("oauth.v2.access") == []
 

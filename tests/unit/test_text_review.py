@@ -52,6 +52,8 @@ SAMPLES = {  # language-independent sample values; per language below
     "subject": "na een kortaf antwoord (tekst 1)", "subject_value": "39.5% (95%-interval 33.7-45.5%, 261 keer)",
     "against": "na een antwoord met nieuwe informatie", "against_value": "79.4% (95%-interval 76.9-81.7%, 1049 keer)",
     "verdict": "lager",
+    # The pages at the end of a Slack install (bot/slack/install_pages.py).
+    "workspace": "Acme", "start": "https://vraagbot.example.org/slack/install",
 }
 PER_LANGUAGE = {
     "nl": {"weekday": "maandag", "next": "maandag 7 december om 09:00", "language": "Nederlands",
