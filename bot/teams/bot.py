@@ -24,7 +24,7 @@ from bot.teams.messenger import TeamsMessenger
 from bot.teams.picker import Directory
 from bot.teams.privacy import answer_privately, result_is_private
 from bot.teams.roster import Roster, TeamOwners
-from bot.teams.turns import OnceOnly, activity_key
+from bot.teams.turns import OnceOnly, once_key
 from bot.teams.welcome import is_personal, nothing_else, welcome_key
 from handlers import dispatch
 from handlers.actions import Action
@@ -188,7 +188,7 @@ class VraagbotTeamsBot(TeamsActivityHandler):
     async def _once(self, activity: Activity, actor: Actor, work: Work) -> Result | None:
         """The use case's Result, once it is committed; None when this activity had already taken effect."""
         try:
-            return await self.once_only.run(activity_key(activity), work)
+            return await self.once_only.run(once_key(activity), work)
         except StorageUnavailable:
             return dispatch.not_saved(self.deps, actor)
 

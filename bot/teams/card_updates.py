@@ -22,7 +22,7 @@ from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 
-from bot.teams.cards import ACTION_KEY, done_card
+from bot.teams.cards import ACTION_KEY, ASK_FORM, done_card
 from handlers.actions import Action, outcome_buttons
 from handlers.asking import question_for_expert
 from handlers.context import Actor, Deps
@@ -58,6 +58,9 @@ async def _card_after_press(deps: Deps, actor: Actor, data: dict[str, Any], resu
     if not result.ok or not isinstance(data.get(ACTION_KEY), str):
         return None
     locale = deps.locale_of(actor)
+    if data[ACTION_KEY] == ASK_FORM:  # sent: the form goes, so it is not filled in and sent again
+        return done_card(OutgoingMessage(MessageKind.REPLY, ""), [deps.catalog.text(locale, "teams.form_sent")],
+                         deps.catalog, locale)
     name = actor.display_name or actor.handle or ""
     done = pressed(deps.catalog, locale, data[ACTION_KEY], str(data.get("value", "")), by=name)
     if done is None:

@@ -7,6 +7,7 @@ button's data (docs/architecture.md), which parses into the same typed commands 
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from bot.teams.escape import card_text
@@ -20,6 +21,9 @@ from handlers.ports import Catalog
 CARD = "application/vnd.microsoft.card.adaptive"
 ACTION_KEY = "vraagbot_action"
 ASK_FORM = "ask_form"
+# The ask form's own id, in its submit: Teams leaves Send clickable after a submit, and a second click (or a
+# click on the same form tomorrow) must not ask the question again (bot/teams/turns.py: form_key).
+FORM_ID = "form"
 ANSWER = "answer"
 PICKED = "expert_picked"  # the ask form's people picker: an Entra object id, as Teams submits it
 EXPERT_ID = "expert_id"  # the picked person's Teams user id, set by the edge once it found them (bot.teams.picker)
@@ -74,8 +78,9 @@ def done_card(message: OutgoingMessage, done: list[str], catalog: Catalog, local
     return card
 
 
-def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
+def ask_form(catalog: Catalog, locale: str, form_id: str | None = None) -> dict[str, Any]:
     t = lambda key: catalog.text(locale, key)  # noqa: E731 - keeps the card readable
+    form_id = form_id or secrets.token_urlsafe(12)
     return _card(
         [
             _text(t("modal.title"), weight="Bolder", size="Medium"),
@@ -102,7 +107,7 @@ def ask_form(catalog: Catalog, locale: str) -> dict[str, Any]:
             {"type": "Input.Toggle", "id": "urgent", "title": t("modal.urgent_option"), "valueOn": "true",
              "valueOff": "false"},
         ],
-        [_submit(t("modal.submit"), {ACTION_KEY: ASK_FORM}, "primary")],
+        [_submit(t("modal.submit"), {ACTION_KEY: ASK_FORM, FORM_ID: form_id}, "primary")],
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from botbuilder.schema import Activity
 
+from bot.teams.cards import ACTION_KEY, ASK_FORM, FORM_ID
 from handlers.context import Deps
 from handlers.errors import StorageUnavailable
 from handlers.messages import Result
@@ -31,6 +32,23 @@ def activity_key(activity: Activity) -> str | None:
         return None
     conversation = activity.conversation.id if activity.conversation else ""
     return hashlib.sha256(f"{conversation}\n{activity.id}".encode()).hexdigest()
+
+
+def form_key(activity: Activity) -> str | None:
+    """For a submitted ask form: the form (its id, in this conversation, from this person), so a form sent twice
+    (Send clicked again) asks once, as a resend of one delivery does. None for anything else."""
+    data = activity.value if isinstance(activity.value, dict) else {}
+    form = data.get(FORM_ID)
+    if data.get(ACTION_KEY) != ASK_FORM or not isinstance(form, str) or not form:
+        return None
+    conversation = activity.conversation.id if activity.conversation else ""
+    sender = activity.from_property.id if activity.from_property else ""
+    return hashlib.sha256(f"form\n{conversation}\n{sender}\n{form[:64]}".encode()).hexdigest()
+
+
+def once_key(activity: Activity) -> str | None:
+    """What makes an activity take effect once: its form for an ask form, else its delivery."""
+    return form_key(activity) or activity_key(activity)
 
 
 class OnceOnly:
