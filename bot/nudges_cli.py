@@ -27,7 +27,7 @@ from handlers.weeks import team_time_zone
 from nudges.charts import chart_week, make_chart, render_png
 from nudges.planner import preview
 from nudges.texts.catalog import load_catalog
-from nudges.weekly import HistoryWeek, weekly_history
+from nudges.weekly import HistoryWeek, team_title, weekly_history
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
@@ -104,7 +104,7 @@ class FoundTeam:
 
     @property
     def name(self) -> str:
-        return f"{self.workspace.name} ({self.org_workspace})" if self.org_workspace else self.workspace.name
+        return team_title(self.workspace.name, self.org_workspace)
 
 
 async def find_team(uow: UnitOfWork, team: str) -> FoundTeam | None:

@@ -40,7 +40,7 @@ from handlers.schedule_time import latest_occurrence
 from handlers.team_nudges import channel_of, weekly_time
 from handlers.weeks import Week, reported_week, team_time_zone, week_starting
 from nudges.charts import chart_week, make_chart
-from nudges.weekly import HistoryWeek, percent, weekly_history
+from nudges.weekly import HistoryWeek, percent, team_title, weekly_history
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,8 @@ class MonthlyPlanner:
             workspace = await uow.workspaces.get(workspace_id)
             history = await weekly_history(uow, workspace_id, CHART_WEEKS, moment.week.end, zone,
                                            org_workspace=schedule.org_workspace)
-            composed = compose_month(self._catalog, schedule.language, team=workspace.name if workspace else "",
+            team = team_title(workspace.name, schedule.org_workspace) if workspace else ""
+            composed = compose_month(self._catalog, schedule.language, team=team,
                                      month=moment.month, history=history,
                                      min_group_size=self._policy.min_group_size)
             if composed is None:  # recorded, so the month is not reconsidered on every tick

@@ -95,6 +95,11 @@ async def _count_team_week(uow: UnitOfWork, workspace_id: int, org_workspace: st
     return week_figures(week, [*asked, *answered], signals), previous
 
 
+def team_title(workspace_name: str, org_workspace: str = "") -> str:
+    """How a team is named in a chart or report: its workspace, and which of a Grid org's workspaces."""
+    return f"{workspace_name} ({org_workspace})" if org_workspace else workspace_name
+
+
 def percent(share: float) -> str:
     return f"{round(share * 100)}%"
 
