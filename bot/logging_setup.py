@@ -33,6 +33,12 @@ _BODY_PARTS = (
 )
 
 
+# bolt logs a request from a workspace without a stored installation as an ERROR; the person is told (our
+# "install.missing" text) and nothing is stored, so it is a warning, and said plainly.
+NOT_INSTALLED = "Although the app should be installed into this workspace"
+NOT_INSTALLED_SAID = "slack: a request from a workspace the app is not installed in: refused, the person told so"
+
+
 class SecretMasker:
     """A structlog processor: replaces known secret values and token-shaped strings."""
 
@@ -63,6 +69,9 @@ class SlackBodyFilter(logging.Filter):
             kept = without_body(message)
             if kept != message:
                 record.msg, record.args = kept, ()
+            elif message.startswith(NOT_INSTALLED):  # expected with OAuth distribution: not an error of ours
+                record.msg, record.args = NOT_INSTALLED_SAID, ()
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

@@ -83,3 +83,11 @@ def test_text_lines_escape_every_control_character_and_tracebacks_stay_on_their_
     assert buffer.getvalue().splitlines() == lines[:2]
     assert "a\\rb\\x1b[2Jc\\x00d\\x85e\\u2028f\\u2029g\\x0bh\\x0ci\\x1cj\\tk" in lines[0]
     assert "ValueError: bad id U1\\nFAKE level=ERROR" in lines[1] and "Traceback" in lines[1]
+
+
+def test_a_request_from_a_workspace_without_an_install_is_a_plain_warning_not_bolts_error(logs):
+    logging.getLogger("slack_bolt.App").error(
+        "Although the app should be installed into this workspace, the AuthorizeResult (returned value from "
+        "authorize) for it was not found.")
+    [line] = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert line["level"] == "warning" and "not installed" in line["event"]
