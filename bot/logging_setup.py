@@ -37,6 +37,7 @@ _BODY_PARTS = (
 # "install.missing" text) and nothing is stored, so it is a warning, and said plainly.
 NOT_INSTALLED = "Although the app should be installed into this workspace"
 NOT_INSTALLED_SAID = "slack: a request from a workspace the app is not installed in: refused, the person told so"
+TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."  # at every start: bolt's, not a problem
 
 
 class SecretMasker:
@@ -72,6 +73,8 @@ class SlackBodyFilter(logging.Filter):
             elif message.startswith(NOT_INSTALLED):  # expected with OAuth distribution: not an error of ours
                 record.msg, record.args = NOT_INSTALLED_SAID, ()
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
+            elif message == TOKEN_UNUSED:  # bolt read SLACK_BOT_TOKEN itself; our client carries that token
+                return False
         return True
 
 

@@ -91,3 +91,10 @@ def test_a_request_from_a_workspace_without_an_install_is_a_plain_warning_not_bo
         "authorize) for it was not found.")
     [line] = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert line["level"] == "warning" and "not installed" in line["event"]
+
+
+def test_bolts_start_up_warning_about_the_token_is_left_out(logs):
+    """bolt reads SLACK_BOT_TOKEN by itself and then warns that our client (which carries that token) wins."""
+    logging.getLogger("slack_bolt.AsyncApp").warning("As you gave `client` as well, `token` will be unused.")
+    logging.getLogger("slack_bolt.AsyncApp").warning("something else")
+    assert [json.loads(line)["event"] for line in logs.getvalue().splitlines()] == ["something else"]
