@@ -76,9 +76,9 @@ class DeliveryScheduler:
         assert self._planner is not None
         try:
             queued = await self._planner.plan_due()
-        except Exception:
+        except Exception:  # the monthly pictures are planned all the same: they do not need this tick's weekly ones
             log.exception("weekly planning failed")
-            return
+            queued = 0
         if self._monthly is not None:
             try:
                 queued += await self._monthly.plan_due()

@@ -189,3 +189,21 @@ async def test_a_question_whose_text_was_removed_can_still_be_answered(world):
 
 def test_a_retention_longer_than_the_calendar_removes_nothing(world):
     assert retention_cutoff(world.clock.now(), 10**6).year == 1
+
+
+async def test_a_failing_weekly_planning_does_not_keep_the_monthly_pictures_from_being_planned(world, caplog):
+    class Broken:
+        async def plan_due(self) -> int:
+            raise RuntimeError("database went away")
+
+    class Monthly:
+        planned = 0
+
+        async def plan_due(self) -> int:
+            Monthly.planned += 1
+            return 0
+
+    scheduler = DeliveryScheduler(world.dispatcher, 3600, planner=Broken(), monthly=Monthly())  # type: ignore[arg-type]
+    await scheduler.plan()
+    assert "weekly planning failed" in caplog.text
+    assert Monthly.planned == 1
