@@ -27,11 +27,12 @@ from bot.platforms import Route
 from handlers import dispatch
 from handlers.addresses import ChannelAddress
 from handlers.context import Actor, Deps
-from handlers.messages import Button, DataExport, OutgoingMessage, Result
+from handlers.messages import Button, DataExport, Image, OutgoingMessage, Result
 from handlers.models import MessageKind
 from handlers.personal_data import erase
 from handlers.ports import PersonRecord, UnitOfWork
 from nudges.delivery.outbox import OutboxDispatcher
+from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
 from storage.tables import OutboxMessage, TeamSchedule, TeamWeekFigures
 from storage.uow import SqlUnitOfWork
@@ -117,6 +118,9 @@ class ShellMessenger:
             self.write("      bijlage/attachment (JSON):")
             for line in json.dumps(message.attachment.content, ensure_ascii=False, indent=2).splitlines():
                 self.write(f"        {line}")
+        elif isinstance(message.attachment, Image):  # a terminal shows no picture: what it shows, in words
+            self.write(f"      bijlage/attachment ({message.attachment.filename}, "
+                       f"{len(message.attachment.png) // 1024} KB): {message.attachment.alt_text}")
         if message.person_id is not None:
             self.inbox.setdefault(message.person_id, []).append(message)
 
@@ -172,10 +176,11 @@ class ShellPlatform:
 class Shell:
     def __init__(self, deps: Deps, dispatcher: OutboxDispatcher, messenger: ShellMessenger,
                  clock: ShellClock, presence: ShellPresence, write: Callable[[str], None],
-                 planner: WeeklyPlanner | None = None) -> None:
+                 planner: WeeklyPlanner | None = None, monthly: MonthlyPlanner | None = None) -> None:
         self.deps = replace(deps, on_queued=self._no_wait)  # the shell drains the outbox after each line
         self.dispatcher = dispatcher
         self.planner = planner  # weekly messages fall due as the shell's clock moves
+        self.monthly = monthly  # and the monthly pictures after them
         self.messenger = messenger
         self.clock = clock
         self.presence = presence
@@ -239,6 +244,8 @@ class Shell:
     async def _deliver_due(self) -> None:
         if self.planner is not None:
             await self.planner.plan_due()
+        if self.monthly is not None:
+            await self.monthly.plan_due()
         await self.dispatcher.dispatch_due()
 
     async def _let_time_pass(self, delta: timedelta) -> None:

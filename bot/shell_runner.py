@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.shell import CLOCK_STEP, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPlatform, ShellPresence
+from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
 
 LOG_FILE = "vraagbot-shell.log"
@@ -31,7 +32,8 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     # skip what fell due between two looks, which a running bot would have sent.
     grace = max(timedelta(hours=settings.nudge_grace_hours), CLOCK_STEP)
     planner = WeeklyPlanner(runtime.uow, clock, runtime.catalog, runtime.deps.policy, grace=grace)
-    shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo, planner)
+    monthly = MonthlyPlanner(runtime.uow, clock, runtime.catalog, runtime.deps.policy, grace=grace)
+    shell = Shell(runtime.deps, runtime.dispatcher, messenger, clock, presence, click.echo, planner, monthly)
     try:
         await shell.seed(reset=reset)
         if interactive:

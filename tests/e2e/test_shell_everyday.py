@@ -50,6 +50,16 @@ def test_letting_a_week_pass_sends_the_weekly_team_message(tmp_path):
     assert rows(db, "SELECT count(*) FROM outbox WHERE status = 'skipped'") == [(0,)]
 
 
+def test_letting_a_month_pass_sends_the_monthly_picture_too(tmp_path):
+    db = tmp_path / "s.db"
+    script = ("sanne: /vraag @anna #inkoop Mag ik deze offerte goedkeuren?\n"
+              "anna: antwoord Ja, dat mag.\n" + WEEKLY + "klok +35d\n")
+    out = shell(db, script).stdout
+    assert rows(db, "SELECT status FROM outbox WHERE kind = 'monthly_team'") == [("sent",)]
+    [picture] = [text for text in to(TEAM, out) if "bijlage/attachment" in text]
+    assert ".png" in picture and "KB)" in picture  # a terminal shows the picture in words
+
+
 def test_reset_forgets_the_team_channel_too(tmp_path):
     db = tmp_path / "s.db"
     first = shell(db, WEEKLY).stdout
