@@ -60,16 +60,14 @@ class SlackWork:
         self.tokens = tokens  # OAuth distribution: each workspace's own bot token
 
     async def run(self, request: ClaimedRequest, transact: Transact) -> None:
-        if self.tokens is None:
-            await self._run(request, transact)
-            return
-        # Every Web API call of this request's work with the token of the install it came through.
         body = json.loads(request.payload)
-        with using_token(await self.tokens.bot_token(workspace_key_of(body))), in_org_workspace(org_workspace_of(body)):
-            await self._run(request, transact)
+        # With OAuth distribution every Web API call of this request's work goes with the token of the install it
+        # came through (None: the client's own, SLACK_BOT_TOKEN); an org token's calls name the request's workspace.
+        token = await self.tokens.bot_token(workspace_key_of(body)) if self.tokens is not None else None
+        with using_token(token), in_org_workspace(org_workspace_of(body)):
+            await self._run(request, body, transact)
 
-    async def _run(self, request: ClaimedRequest, transact: Transact) -> None:
-        body = json.loads(request.payload)
+    async def _run(self, request: ClaimedRequest, body: dict[str, Any], transact: Transact) -> None:
         if request.kind == "command":
             await self._command(body, transact)
         elif request.kind == "view_submission":
