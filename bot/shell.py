@@ -9,6 +9,11 @@ Lines look like what people type in Slack, prefixed with who types them:
                                              'antwoord 1 ...' picks question 1)
     focus anna 60                           (anna is in focus time for 60 minutes)
     klok +61m                               (let time pass: held questions and weekly messages go out)
+
+The shell's own lines (this help, what it narrates, what it did not understand) come from the text
+catalog (keys "shell.*") in the language of VRAAGBOT_DEFAULT_LANGUAGE; what the bot sends follows each
+person's language. Its commands have English words too (button, answer, clock, people), and the Dutch
+ones work in either language, so a script keeps running whatever the setting.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from handlers.ports import PersonRecord, UnitOfWork
 from nudges.delivery.outbox import OutboxDispatcher
 from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
+from nudges.texts.catalog import TextCatalog, load_catalog
 from storage.tables import OutboxMessage, TeamSchedule, TeamWeekFigures
 from storage.uow import SqlUnitOfWork
 
@@ -60,18 +66,30 @@ DEMO_PEOPLE = (
     DemoPerson("bram", "Bram", "en", ("security",)),
 )
 
-SHELL_HELP = """\
-Typ wat een persoon doet, met zijn naam ervoor:   <naam>: <invoer>
-  /vraag ...                 elk /vraag-commando (zie: sanne: /vraag help)
-  knop <begin van label>     druk op de nieuwste knop die zo begint
-  knop <nr> <begin van label>   druk op die knop bij vraag <nr>
-  knop                       toon de knoppen van deze persoon, per vraag, nieuwste eerst
-  antwoord [<nr>] <tekst>    antwoord in de draad van vraag <nr> (zonder nr: je nieuwste vraag)
-Zonder naam:
-  focus <naam> <minuten>     zet iemand in focustijd
-  klok +<n>m | +<n>h | +<n>d laat tijd verstrijken: wat intussen aan de beurt was, gaat alsnog uit
-  mensen                     wie zit in de demo-werkruimte
-  help | stop"""
+# Command words, Dutch and English alike in either language: a script written for one keeps running.
+HELP_WORDS = ("help", "hulp")
+PEOPLE_WORDS = ("mensen", "people")
+CLOCK_WORDS = ("klok", "clock")
+STOP_WORDS = ("stop", "exit", "quit")
+LIST_BUTTON_WORDS = ("knop", "knoppen", "button", "buttons")
+# 'knop [<nr>] <label>' and 'antwoord [<nr>] <tekst>', with an optional question number.
+PRESS = re.compile(r"^(?:knop|button)\s+(?:#?(\d+)\s+)?(.+)$", re.I | re.S)
+ANSWER = re.compile(r"^(?:antwoord|answer|reply)\s+(?:#?(\d+)\s+)?(.+)$", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class ShellWords:
+    """The shell's own lines in one language: the catalog's "shell.*" texts."""
+
+    catalog: TextCatalog
+    language: str
+
+    @classmethod
+    def dutch(cls) -> ShellWords:
+        return cls(load_catalog(), "nl")
+
+    def __call__(self, key: str, **params: object) -> str:
+        return self.catalog.text(self.language, f"shell.{key}", **params)
 
 
 class ShellClock:
@@ -100,6 +118,7 @@ class ShellMessenger:
     """Prints each message under the name of whoever receives it, and remembers its buttons."""
 
     write: Callable[[str], None]
+    words: ShellWords = field(default_factory=ShellWords.dutch)
     names: dict[int, str] = field(default_factory=dict)
     inbox: dict[int, list[OutgoingMessage]] = field(default_factory=dict)
 
@@ -115,11 +134,11 @@ class ShellMessenger:
         if message.buttons:
             self.write("      " + " ".join(f"[{b.label}]" for b in message.buttons))
         if isinstance(message.attachment, DataExport):
-            self.write("      bijlage/attachment (JSON):")
+            self.write(f"      {self.words('attachment')} (JSON):")
             for line in json.dumps(message.attachment.content, ensure_ascii=False, indent=2).splitlines():
                 self.write(f"        {line}")
         elif isinstance(message.attachment, Image):  # a terminal shows no picture: what it shows, in words
-            self.write(f"      bijlage/attachment ({message.attachment.filename}, "
+            self.write(f"      {self.words('attachment')} ({message.attachment.filename}, "
                        f"{len(message.attachment.png) // 1024} KB): {message.attachment.alt_text}")
         if message.person_id is not None:
             self.inbox.setdefault(message.person_id, []).append(message)
@@ -185,6 +204,7 @@ class Shell:
         self.clock = clock
         self.presence = presence
         self.write = write
+        self.words = messenger.words  # one language for everything the shell itself prints
         self.people: dict[str, PersonRecord] = {}
 
     @staticmethod
@@ -229,13 +249,13 @@ class Shell:
         text = line.strip()
         if not text or text.startswith("#"):
             return True
-        if text.lower() in ("stop", "exit", "quit"):
+        if text.lower() in STOP_WORDS:
             return False
         handled = await self._meta(text)
         if not handled:
             person_input = re.match(r"^([\w.-]+)\s*[:>]\s*(.*)$", text, re.S)
             if not person_input:
-                self.write("  ? Begin met een naam, bijvoorbeeld 'sanne: /vraag help', of typ 'help'.")
+                self.write("  ? " + self.words("no_name"))
                 return True
             await self._as_person(person_input.group(1).lower(), person_input.group(2).strip())
         await self._deliver_due()
@@ -255,21 +275,23 @@ class Shell:
             await self._deliver_due()
 
     async def _meta(self, text: str) -> bool:
-        words = text.split()
-        command = words[0].lower()
-        if command in ("help", "hulp"):
-            self.write(SHELL_HELP)
-        elif command in ("mensen", "people"):
+        parts = text.split()
+        command = parts[0].lower()
+        if command in HELP_WORDS:
+            self.write(self.words("help"))
+        elif command in PEOPLE_WORDS:
             for demo in DEMO_PEOPLE:
                 topics = ", ".join(f"#{t}" for t in demo.topics) or "-"
-                self.write(f"  {demo.handle} ({demo.name}, {demo.locale}) topics: {topics}")
-        elif command == "focus" and len(words) == 3 and words[2].isdigit():
-            self.presence.focus_ends[words[1].lower()] = self.clock.now() + timedelta(minutes=int(words[2]))
-            self.write(f"  ({words[1]} zit {words[2]} minuten in focustijd)")
-        elif command in ("klok", "clock") and len(words) == 2 and (delta := _duration(words[1])):
+                self.write("  " + self.words("person", person=demo.handle, name=demo.name, language=demo.locale,
+                                             topics=topics))
+        elif command == "focus" and len(parts) == 3 and parts[2].isdigit():
+            minutes = int(parts[2])
+            self.presence.focus_ends[parts[1].lower()] = self.clock.now() + timedelta(minutes=minutes)
+            self.write("  " + self.words("focus", person=parts[1], count=minutes))
+        elif command in CLOCK_WORDS and len(parts) == 2 and (delta := _duration(parts[1])):
             zone = self.deps.policy.default_time_zone
             local = (self.clock.now() + delta).astimezone(ZoneInfo(zone))
-            self.write(f"  (klok: {local:%Y-%m-%d %H:%M} {zone})")  # then what went out on the way there
+            self.write("  " + self.words("clock", time=f"{local:%Y-%m-%d %H:%M}", zone=zone))  # then what went out
             await self._let_time_pass(delta)
         else:
             return False
@@ -278,7 +300,7 @@ class Shell:
     async def _as_person(self, handle: str, entry: str) -> None:
         person = self.people.get(handle)
         if person is None:
-            self.write(f"  ? {handle} zit niet in de demo-werkruimte. Typ 'mensen'.")
+            self.write("  ? " + self.words("unknown_person", person=handle))
             return
         # Everyone in the demo shares one team channel, so /vraag team-nudge works here too. The
         # person's language goes along, as Slack and Teams send it: help and refusals follow it.
@@ -288,41 +310,43 @@ class Shell:
         lowered = entry.lower()
         if lowered.startswith("/vraag"):
             result = await dispatch.handle_text(self.deps, actor, entry[len("/vraag"):])
-        elif lowered in ("knop", "knoppen", "button", "buttons"):
+        elif lowered in LIST_BUTTON_WORDS:
             self._list_buttons(person, handle)
             return
-        elif match := re.match(r"^(?:knop|button)\s+(?:#?(\d+)\s+)?(.+)$", entry, re.I | re.S):
+        elif match := PRESS.match(entry):
             question_id = int(match.group(1)) if match.group(1) else None
             shown = self.messenger.find_button(person.id, match.group(2), question_id)
             if shown is None:
-                where = f" bij vraag #{question_id}" if question_id is not None else ""
-                self.write(f"  ? {handle} heeft{where} geen knop die zo begint. Typ '{handle}: knop' voor de lijst.")
+                self.write("  ? " + (self.words("no_button", person=handle) if question_id is None else
+                                     self.words("no_button.question", person=handle, id=question_id)))
                 return
             button = shown.button
-            where = f" bij vraag #{shown.question_id}" if shown.question_id is not None else ""
-            self.write(f"  ({handle} drukt op [{button.label}]{where})")
+            self.write("  " + (self.words("pressed", person=handle, label=button.label)
+                               if shown.question_id is None else
+                               self.words("pressed.question", person=handle, label=button.label,
+                                          id=shown.question_id)))
             result = await dispatch.handle_action(self.deps, actor, button.action, button.value)
-        elif match := re.match(r"^(?:antwoord|reply)\s+(?:#?(\d+)\s+)?(.+)$", entry, re.I | re.S):
+        elif match := ANSWER.match(entry):
             question_id = int(match.group(1)) if match.group(1) else self.messenger.last_question(person.id)
             if question_id is None:
-                self.write(f"  ? {handle} heeft nog geen vraag gekregen om op te antwoorden.")
+                self.write("  ? " + self.words("nothing_to_answer", person=handle))
                 return
             result = await dispatch.handle_reply(self.deps, actor, question_id, match.group(2))
         else:
-            self.write("  ? Gebruik /vraag ..., knop <label> of antwoord <nr> <tekst>.")
+            self.write("  ? " + self.words("unknown_entry"))
             return
         self._show_result(person, result)
 
     def _list_buttons(self, person: PersonRecord, handle: str) -> None:
         shown = self.messenger.buttons(person.id)
         if not shown:
-            self.write(f"  ({handle} heeft nog geen knoppen gekregen)")
+            self.write("  " + self.words("no_buttons", person=handle))
             return
-        self.write(f"  (knoppen van {handle}, nieuwste eerst; 'knop <label>' drukt op de bovenste die past, "
-                   f"'knop <nr> <label>' op die bij vraag <nr>)")
+        self.write("  " + self.words("buttons", person=handle))
         for question_id in dict.fromkeys(s.question_id for s in shown):  # newest first, each question once
             labels = dict.fromkeys(s.button.label for s in shown if s.question_id == question_id)
-            where = f"vraag #{question_id}" if question_id is not None else "overig"
+            where = (self.words("buttons.question", id=question_id) if question_id is not None
+                     else self.words("buttons.other"))
             self.write(f"    {where}: " + " ".join(f"[{label}]" for label in labels))
 
     def _show_result(self, person: PersonRecord, result: Result) -> None:

@@ -12,9 +12,10 @@ from sqlalchemy.engine import make_url
 
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.shell import CLOCK_STEP, SHELL_HELP, Shell, ShellClock, ShellMessenger, ShellPlatform, ShellPresence
+from bot.shell import CLOCK_STEP, Shell, ShellClock, ShellMessenger, ShellPlatform, ShellPresence, ShellWords
 from nudges.monthly import MonthlyPlanner
 from nudges.planner import WeeklyPlanner
+from nudges.texts.catalog import load_catalog
 
 LOG_FILE = "vraagbot-shell.log"
 
@@ -24,7 +25,9 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     log_file = _log_to_file(settings.database_url)
     clock = ShellClock()
     presence = ShellPresence(clock)
-    messenger = ShellMessenger(click.echo)
+    # The shell's own lines in the configured language; what the bot sends stays in each person's.
+    words = ShellWords(load_catalog(), settings.default_language)
+    messenger = ShellMessenger(click.echo, words)
     # One send at a time: the conversation is printed in the order things happened.
     settings = settings.model_copy(update={"outbox_concurrency": 1})
     runtime = build_runtime(settings, platforms=[ShellPlatform(messenger, presence)], clock=clock)
@@ -37,9 +40,9 @@ async def run_shell(settings: Settings, stream: TextIO, *, interactive: bool, re
     try:
         await shell.seed(reset=reset)
         if interactive:
-            click.echo("vraagbot shell: demo-werkruimte. " + SHELL_HELP)
+            click.echo(f"{words('welcome')} {words('help')}")
             if log_file:
-                click.echo(f"(logregels staan in {log_file})")
+                click.echo(words("log_file", path=log_file))
         await shell.run(stream, echo=not interactive,
                         prompt=(lambda: click.echo("> ", nl=False)) if interactive else None)
     finally:

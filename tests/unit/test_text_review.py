@@ -54,6 +54,8 @@ SAMPLES = {  # language-independent sample values; per language below
     "verdict": "lager",
     # The pages at the end of a Slack install (bot/slack/install_pages.py).
     "workspace": "Acme", "start": "https://vraagbot.example.org/slack/install",
+    # The terminal demo (bot/shell.py): a demo person's handle, a button label, the shell's log file.
+    "person": "sanne", "label": "OK", "path": "/home/joost/vraagbot-shell.log",
 }
 PER_LANGUAGE = {
     "nl": {"weekday": "maandag", "next": "maandag 7 december om 09:00", "language": "Nederlands",
