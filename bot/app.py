@@ -30,7 +30,8 @@ def create_app(runtime: Runtime, *, start_scheduler: bool = True) -> web.Applica
     app = web.Application(client_max_size=1024 * 1024,  # platform payloads are far below 1 MiB
                           middlewares=[request_context, body_deadline(runtime.settings.http_body_seconds)],
                           handler_args=server_options(runtime.settings))  # read deadlines: bot/read_deadlines.py
-    readiness = Readiness(runtime.engine, lambda: runtime.scheduler.running, scheduler_expected=start_scheduler)
+    readiness = Readiness(runtime.engine, lambda: runtime.scheduler.running, scheduler_expected=start_scheduler,
+                          socket_mode=lambda: runtime.slack.socket_state() if runtime.slack is not None else None)
     app[RUNTIME_KEY] = runtime
     app[READINESS_KEY] = readiness
     app.router.add_get("/healthz", healthz)

@@ -1,5 +1,6 @@
 """GET /readyz: may a load balancer send this replica traffic? Database reachable, schema at the
-migration head, delivery scheduler running, and not shutting down."""
+migration head, delivery scheduler running, not shutting down, and, in Slack's Socket Mode, a
+connection open (over the socket is the only way requests reach this replica then)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Readiness:
     scheduler_running: Callable[[], bool]
     scheduler_expected: bool = True
     stopping: bool = False
+    # "ok" while the Socket Mode connection is open, else why not; None when Slack is not in Socket Mode.
+    socket_mode: Callable[[], str | None] = field(default=lambda: None)
     _last_ready: bool | None = None
     _head: str = field(default_factory=head_revision)
     _known: set[str] = field(default_factory=known_revisions)
@@ -45,6 +48,8 @@ class Readiness:
             checks["scheduler"] = "off in this process"
         elif not self.scheduler_running():
             checks["scheduler"] = "not running"
+        if (socket := self.socket_mode()) is not None:
+            checks["socket_mode"] = socket
         if self.stopping:
             checks["shutdown"] = "in progress"
         ready = all(v in ("ok", "no", "off in this process") or v.startswith("ok (") for v in checks.values())

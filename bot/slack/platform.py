@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -25,6 +27,7 @@ from bot.settings import Settings
 from bot.slack.guard import MALFORMED, malformed, refusal, refuse_malformed
 from bot.slack.intake import SlackIntake
 from bot.slack.oauth import SlackOAuth, slack_oauth
+from bot.slack.socket_health import FailureLog
 from bot.slack.web import PostPacer, SlackDirectory, SlackMessenger, SlackPresence, make_client
 from bot.slack.work import SlackWork
 from handlers.context import Deps
@@ -118,7 +121,7 @@ class SlackPlatform:
 
     async def start(self) -> None:
         """In Socket Mode: the first connection. A token Slack refuses ends start-up (SocketModeRefused); any
-        other failure is tried again in the background, so health, sends and stored work go on meanwhile."""
+        other failure (a Web API error, a websocket that refuses) is tried again in the background."""
         if self.parts.oauth is not None and (count := await self.parts.oauth.store.reencrypt()):
             log.info("slack: the tokens of %d installation(s) are encrypted with the first VRAAGBOT_SLACK_TOKEN_KEY",
                      count)
@@ -130,20 +133,28 @@ class SlackPlatform:
         except Exception as error:  # whatever it is, it is said in one line below
             failure = describe_failure(error)
         if failure is not None and failure.refused:
-            log.error("slack: Slack refused SLACK_APP_TOKEN (%s), so Socket Mode cannot connect: give the "
-                      "app-level token of this app (scope connections:write) and turn Socket Mode on in the "
-                      "app's settings; stopping", failure.reason)
+            log.error("slack: Slack refused SLACK_APP_TOKEN (%s), so Socket Mode cannot connect: check that "
+                      "SLACK_APP_TOKEN is this app's app-level token (xapp-..., under Basic Information, App-Level "
+                      "Tokens) with the scope connections:write, and that Socket Mode is on in the app's settings; "
+                      "stopping", failure.reason)
             await self.close()
             raise SocketModeRefused(2)
         client = SocketConnections(self.app_token, logger=self.app.logger, web_client=self.app.client,
                                    ping_interval=SOCKET_PING_SECONDS)
         self._socket = SocketModeLink(self.app, client)
-        if failure is not None:
-            self._connecting = asyncio.create_task(client.connect_after(client.failed(failure)))
-            return
-        client.wss_uri = url
-        await client.connect()
-        log.info("slack: connected in Socket Mode")
+        if failure is None:
+            client.wss_uri = url
+            failure = await client.attempt()
+            if failure is None:
+                return
+        # Not yet: tried again in the background, so health, sends and stored work go on (not ready meanwhile).
+        self._connecting = asyncio.create_task(client.connect_after(client.failed(failure)))
+
+    def socket_state(self) -> str | None:
+        """For /readyz: "ok" while a Socket Mode connection is open, else why not; None over HTTP."""
+        if not self.app_token:
+            return None
+        return self._socket.client.state() if self._socket is not None else "not connected yet"
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking requests; what was acknowledged waits in the inbox, whose workers stop after."""
@@ -178,6 +189,8 @@ def describe_failure(error: Exception) -> OpenFailure:
         retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
         return OpenFailure(code or f"HTTP {response.status_code}", code in TOKEN_REFUSED,
                            float(retry_after) if retry_after and response.status_code == 429 else None)
+    if isinstance(error, aiohttp.WSServerHandshakeError):  # the websocket URL answered, but no upgrade
+        return OpenFailure(f"websocket refused: HTTP {error.status}", False, None)
     return OpenFailure(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__, False, None)
 
 
@@ -188,15 +201,20 @@ async def open_url(client: AsyncWebClient, app_token: str) -> str:
 
 
 class SocketConnections(SocketModeClient):
-    """slack_sdk's Socket Mode client, asking Slack for connection URLs our way. The sdk's own way would
-    try again every ping interval for ever with a traceback each time at start, and, on a reconnect,
-    give up after one failed apps.connections.open until its next ping. Here each failed attempt is one
-    log line (a warning; an error when Slack refuses the token) and the next one follows a back-off."""
+    """slack_sdk's Socket Mode client, opening connections our way. The sdk's own way would, at start, try
+    again every ping interval for ever with a traceback each time; on a reconnect give up after one failed
+    apps.connections.open until its next ping; and try a websocket URL that refused again and again (Slack's
+    URLs are for one connection). Here a failed attempt, at either step, is followed by a back-off and the
+    next one asks Slack for a new URL; the log says each kind of failure once, then once a minute at most
+    (bot/slack/socket_health.py); state() says whether a connection is open, for /readyz."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # SocketModeClient's own
         super().__init__(*args, **kwargs)
         self._failures = 0  # in a row
         self._closing = asyncio.Event()
+        self._told = FailureLog(log)
+        self._last_failure: str | None = None
+        self._ever_open = False
 
     async def issue_new_wss_url(self) -> str:
         """The sdk asks this for each connection it opens: it returns once Slack handed out a URL."""
@@ -206,34 +224,90 @@ class SocketConnections(SocketModeClient):
             except Exception as error:  # network errors and Slack's answers alike: retried
                 wait = self.failed(describe_failure(error))
             else:
-                self._failures = 0
                 return url
             await self._pause(wait)
 
+    async def connect(self) -> None:
+        """Opens a connection (the sdk calls this to reconnect too): returns once one is open, or closed."""
+        with suppress(ConnectionAbortedError):  # closed while waiting
+            while not self.closed:
+                failure = await self.attempt()
+                if failure is None or self.closed:
+                    return
+                await self._pause(self.failed(failure))
+
+    async def attempt(self) -> OpenFailure | None:
+        """One attempt to open a websocket, on the URL at hand or a new one; what went wrong, if anything.
+        Once it is open, what follows is what the sdk's connect() does (the first ping, its monitor and its
+        receiver); that one cannot be used as it is, since it tries a URL that refused again for ever."""
+        url = self.wss_uri or await self.issue_new_wss_url()
+        self.wss_uri = None  # used once: one that refused is not tried again
+        self.auto_reconnect_enabled = False  # the sdk's monitor must not start a second attempt meanwhile
+        if self.current_session is not None:  # closed first: Slack counts an app's open connections
+            with suppress(Exception):
+                await self.current_session.close()
+        if self.aiohttp_client_session.closed:
+            self.aiohttp_client_session = aiohttp.ClientSession()
+        try:
+            session = await self.aiohttp_client_session.ws_connect(
+                url, autoping=False, heartbeat=self.ping_interval, proxy=self.proxy,
+                ssl=self.web_client.ssl if self.web_client.ssl is not None else True)
+        except Exception as error:  # refused, unreachable: said, and tried again
+            return describe_failure(error)
+        try:
+            await session.ping(f"sdk-ping-pong:{time.time()}".encode())  # the sdk's pong handler reads this form
+        except Exception as error:  # cut off at once
+            with suppress(Exception):
+                await session.close()
+            return describe_failure(error)
+        self.current_session = session
+        self.stale = False
+        self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
+        for task in (self.current_session_monitor, self.message_receiver):
+            if task is not None:
+                task.cancel()
+        self.current_session_monitor = asyncio.ensure_future(self.monitor_current_session())
+        self.message_receiver = asyncio.ensure_future(self.receive_messages())
+        self._failures, self._last_failure = 0, None
+        self._told.opened(first=not self._ever_open)
+        self._ever_open = True
+        return None
+
     def failed(self, failure: OpenFailure) -> float:
-        """Logs one failed attempt; how long to wait before the next."""
+        """Logs one failed attempt (once per kind, see FailureLog); how long to wait before the next."""
         self._failures += 1
+        self._last_failure = failure.reason
         wait = failure.retry_after or min(OPEN_MAX_WAIT_SECONDS,
                                           OPEN_FIRST_WAIT_SECONDS * 2 ** (self._failures - 1))
         if failure.refused:  # it was good when we started: revoked since? A new token needs a restart.
-            log.error("slack: Slack refused SLACK_APP_TOKEN (%s) when reconnecting Socket Mode, attempt %d; "
-                      "trying again in %.0fs", failure.reason, self._failures, wait)
+            self._told.failed(failure.reason, logging.ERROR,
+                              "slack: Slack refused SLACK_APP_TOKEN (%s) when reconnecting Socket Mode; trying "
+                              "again with a back-off of up to %.0fs, not ready meanwhile. Check that "
+                              "SLACK_APP_TOKEN is this app's app-level token (xapp-...) with the scope "
+                              "connections:write; a new one needs a restart", failure.reason, OPEN_MAX_WAIT_SECONDS)
         else:
-            log.warning("slack: could not open a Socket Mode connection (%s), attempt %d; trying again in %.0fs",
-                        failure.reason, self._failures, wait)
+            self._told.failed(failure.reason, logging.WARNING,
+                              "slack: could not open a Socket Mode connection (%s); trying again in %.0fs, then "
+                              "with a back-off of up to %.0fs, not ready meanwhile", failure.reason, wait,
+                              OPEN_MAX_WAIT_SECONDS)
         return wait
+
+    def state(self) -> str:
+        session = self.current_session
+        if not self.closed and not self.stale and session is not None and not session.closed:
+            return "ok"
+        return f"not connected ({self._last_failure})" if self._last_failure else "not connected"
 
     async def connect_after(self, wait: float) -> None:
         """The first connection, when the first attempt at start failed."""
-        await self._pause(wait)
-        await self.connect()  # no URL yet: the sdk asks issue_new_wss_url
-        if not self.closed:
-            log.info("slack: connected in Socket Mode")
+        with suppress(ConnectionAbortedError):
+            await self._pause(wait)
+        await self.connect()
 
     async def _pause(self, seconds: float) -> None:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
-        if self.closed:  # the sdk's connect() then stops quietly
+        if self.closed:
             raise ConnectionAbortedError("Socket Mode client closed")
 
     async def close(self) -> None:

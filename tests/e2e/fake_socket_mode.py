@@ -11,7 +11,8 @@ back (``{"envelope_id": ..., "payload": ...}``) is recorded with the time it arr
         ack = await socket.wait_for_ack(envelope_id)
 
 ``disconnect()`` sends Slack's ``disconnect`` message (the client must open a new connection, through a
-new ``apps.connections.open``); ``drop()`` ends the connection abruptly, without a close frame.
+new ``apps.connections.open``); ``drop()`` ends the connection abruptly, without a close frame; ``refuse()``
+answers the next attempts to open a websocket with an HTTP error instead of the upgrade.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class FakeSocketMode(LoopbackServer):
         self.acks: list[Ack] = []
         self.stray: list[Any] = []  # text frames that were no ack (a client bug if any)
         self._tickets: set[str] = set()  # the URLs apps.connections.open handed out
+        self._refusals: list[int] = []  # HTTP statuses for the next attempts to open a websocket
+        self.refused: list[str] = []  # the tickets of the attempts refused
         self._numbers = itertools.count(1)
         self._envelopes = itertools.count(1)
 
@@ -105,6 +108,9 @@ class FakeSocketMode(LoopbackServer):
     async def _link(self, request: web.Request) -> web.StreamResponse:
         if request.query.get("ticket") not in self._tickets:  # only through apps.connections.open
             return web.Response(status=401, text="invalid ticket")
+        if self._refusals:
+            self.refused.append(request.query["ticket"])
+            return web.Response(status=self._refusals.pop(0), text="refused")
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         connection = Connection(next(self._numbers), socket, request, time.monotonic())
@@ -200,6 +206,10 @@ class FakeSocketMode(LoopbackServer):
         await connection.socket.send_json({"type": "disconnect", "reason": reason,
                                            "debug_info": {"host": "applink-fake"}})
         return connection
+
+    def refuse(self, status: int = 503, times: int = 1) -> None:
+        """The next ``times`` attempts to open a websocket get ``status`` instead of the upgrade."""
+        self._refusals.extend([status] * times)
 
     async def drop(self) -> Connection:
         """End the newest live connection abruptly: the TCP connection goes, no close frame is sent."""
