@@ -305,19 +305,25 @@ async def test_every_acked_envelope_of_a_burst_is_kept_once_across_a_kill(burst_
     assert len(texts) == BURST
 
 
+async def serve_until_it_stops(tmp_path, env: dict[str, str], seconds: float = 60) -> tuple[int, str]:
+    """`vraagbot serve` that is expected to stop by itself: its exit code and everything it printed."""
+    command = [VRAAGBOT, "serve", "--host", "127.0.0.1", "--port", str(free_port())]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,  # noqa: ASYNC220 - at once
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = await asyncio.to_thread(process.communicate, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = await asyncio.to_thread(process.communicate)
+        raise AssertionError(f"still running after {seconds:.0f} s:\n{output[-3000:]}") from None
+    return process.returncode, output
+
+
 async def test_a_refused_app_token_ends_start_up_with_one_line(tmp_path):
     async with FakeSlack() as api, FakeSocketMode(api):
-        command = [VRAAGBOT, "serve", "--host", "127.0.0.1", "--port", str(free_port())]
-        env = _serve_env(f"sqlite:///{tmp_path}/bot.db", api, "xapp-1-revoked")
-        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,  # noqa: ASYNC220 - at once
-                                   stderr=subprocess.STDOUT, text=True)
-        try:
-            output, _ = await asyncio.to_thread(process.communicate, timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = await asyncio.to_thread(process.communicate)
-            raise AssertionError(f"still retrying after 60 s:\n{output[-3000:]}") from None
-    assert process.returncode not in (0, None), output
+        returncode, output = await serve_until_it_stops(
+            tmp_path, _serve_env(f"sqlite:///{tmp_path}/bot.db", api, "xapp-1-revoked"))
+    assert returncode not in (0, None), output
     told = [line for line in output.splitlines() if "invalid_auth" in line]
     assert len(told) == 1, output
     assert "SLACK_APP_TOKEN" in told[0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -29,14 +28,13 @@ from bot.slack import socket_health
 from nudges.texts.catalog import load_catalog
 from storage.migrate import upgrade_to_head
 from tests.e2e import slack_requests as sr
-from tests.e2e.cli import VRAAGBOT
 from tests.e2e.fake_slack import FakeSlack
 from tests.e2e.fake_socket_mode import APP_TOKEN, FakeSocketMode
 from tests.e2e.loopback import eventually, serving, until
 from tests.e2e.slack_bot import USERS
 from tests.e2e.test_postgres_restart import query
 from tests.e2e.test_serve import free_port
-from tests.e2e.test_socket_mode import ACK_LIMIT_SECONDS, PLATFORM_LOG, _opened, _serve_env
+from tests.e2e.test_socket_mode import ACK_LIMIT_SECONDS, PLATFORM_LOG, _opened, _serve_env, serve_until_it_stops
 from tests.private_postgres import PrivatePostgres
 
 NOT_SAVED = load_catalog().text("nl", "error.not_saved")
@@ -197,17 +195,8 @@ async def test_a_websocket_that_cannot_be_opened_is_not_ready_and_said_once(sqli
 async def test_an_app_token_slack_refuses_for_good_ends_serve_saying_what_to_do(tmp_path, code):
     async with FakeSlack() as api, FakeSocketMode(api):
         api.error("apps.connections.open", code)
-        command = [VRAAGBOT, "serve", "--host", "127.0.0.1", "--port", str(free_port())]
-        env = _serve_env(f"sqlite:///{tmp_path}/bot.db", api)
-        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,  # noqa: ASYNC220 - at once
-                                   stderr=subprocess.STDOUT, text=True)
-        try:
-            output, _ = await asyncio.to_thread(process.communicate, timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = await asyncio.to_thread(process.communicate)
-            raise AssertionError(f"still running after 60 s:\n{output[-3000:]}") from None
-    assert process.returncode == 2, output
+        returncode, output = await serve_until_it_stops(tmp_path, _serve_env(f"sqlite:///{tmp_path}/bot.db", api))
+    assert returncode == 2, output
     [told] = [line for line in output.splitlines() if code in line]
     assert "SLACK_APP_TOKEN" in told and "xapp-" in told and "connections:write" in told, told
     assert "Traceback" not in output
