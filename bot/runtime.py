@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bot.teams.registration import TeamsRegistration
 from handlers.context import Deps, Policy
 from handlers.messages import OutgoingMessage
-from handlers.ports import Clock, PersonRecord, Recheck, UnitOfWorkFactory
+from handlers.ports import Clock, Messenger, PersonRecord, Recheck, Recipient, UnitOfWorkFactory
 from handlers.retention import RetentionReport, apply_retention
 from nudges.delivery.outbox import OutboxDispatcher
 from nudges.delivery.scheduler import DeliveryScheduler
@@ -71,26 +72,41 @@ class PlatformRouter:
     def __init__(self, uow: UnitOfWorkFactory, platforms: Platforms) -> None:
         self._uow = uow
         self._platforms = platforms
+        self._recipients: Mapping[int, Recipient] | None = None  # for one send, see addressed()
+
+    def addressed(self, recipients: Mapping[int, Recipient]) -> PlatformRouter:
+        """For one send with the recipients of the outbox's claim (handlers.ports.AddressedMessenger): their
+        platform needs no look-up, and the platform's messenger gets them too when it takes them."""
+        one_send = copy.copy(self)
+        one_send._recipients = recipients
+        return one_send
 
     async def send(self, message: OutgoingMessage) -> str | None:
         platform = await self._platform_of(message)
-        messenger = self._platforms.messenger(platform)
+        messenger = self._messenger(platform)
         if messenger is None:
             raise RuntimeError(f"no messenger configured for platform {platform!r}")
         return await messenger.send(message)
 
     async def find_delivered(self, message: OutgoingMessage, since: datetime) -> str | None:
         platform = await self._platform_of(message)
-        lookup = getattr(self._platforms.messenger(platform), "find_delivered", None)
+        lookup = getattr(self._messenger(platform), "find_delivered", None)
         if lookup is None:  # Teams cannot tell (no label to search for): at least once, never lost
             log.warning("%s: an earlier attempt on %s may have arrived; %s cannot tell, so it is sent again "
                         "(it may arrive twice)", message.delivery_key, platform, platform)
             return None
         return await lookup(message, since)
 
+    def _messenger(self, platform: str) -> Messenger | None:
+        messenger = self._platforms.messenger(platform)
+        addressed = getattr(messenger, "addressed", None)
+        return addressed(self._recipients) if addressed is not None and self._recipients is not None else messenger
+
     async def _platform_of(self, message: OutgoingMessage) -> str:
         if message.channel is not None:
             return message.channel.platform
+        if self._recipients is not None and message.person_id in self._recipients:
+            return self._recipients[message.person_id].platform
         async with self._uow() as uow:
             person = await uow.people.get(message.person_id) if message.person_id else None
             workspace = await uow.workspaces.get(person.workspace_id) if person else None

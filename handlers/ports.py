@@ -7,7 +7,7 @@ Catalog. Nothing here imports an implementation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -113,6 +113,25 @@ class OutboxRecord(Protocol):
     text_redacted_at: datetime | None  # when retention removed the payload's text
     attempt_started_at: datetime | None  # a send began then and its outcome is not known yet
     text_variant: int | None  # which variant of a rotated reframing text it says (issue 17)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person a claimed message goes to, as their platform knows them."""
+
+    platform: str  # the platform of the person's workspace
+    external_id: str  # the platform's id for the person
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One row claimed for sending (OutboxRepository.claim_for_sending)."""
+
+    record: OutboxRecord
+    in_doubt_since: datetime | None  # an earlier attempt with no known outcome began then
+    # The row's person and the message's participants, read in the claim's transaction; someone who no
+    # longer exists is missing (their message is unreachable). Valid for this one send only: never cache it.
+    recipients: Mapping[int, Recipient]
 
 
 @dataclass(frozen=True)
@@ -398,6 +417,10 @@ class OutboxRepository(Protocol):
     async def begin_attempt(self, row_id: int, now: datetime) -> datetime | None:
         """A send of the row starts now; returns when an earlier send with unknown outcome began."""
 
+    async def claim_for_sending(self, now: datetime, limit: int, *, lease_until: datetime) -> list[Claimed]:
+        """claim_due with a lease and begin_attempt for each row, in one go, with the rows' recipients,
+        so a send needs no transaction of its own before it goes out."""
+
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 
     async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None, *,
@@ -674,6 +697,14 @@ class Messenger(Protocol):
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver one message; returns the platform's id for it (used as thread reference)
         when there is one. Raises RecipientUnreachable or TransientSendError."""
+
+
+class AddressedMessenger(Protocol):
+    """Optional for a Messenger: it can send with the recipients the outbox read along with its claim."""
+
+    def addressed(self, recipients: Mapping[int, Recipient]) -> Messenger:
+        """This messenger for one send (and its look-ups) to these recipients: it looks nobody up, and a
+        person missing from ``recipients`` is unreachable."""
 
 
 class DeliveryLookup(Protocol):

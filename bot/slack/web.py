@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from handlers.context import Actor
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import DataExport, Image, OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import PersonRecord, UnitOfWorkFactory
+from handlers.ports import PersonRecord, Recipient, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -398,6 +399,15 @@ class SlackMessenger:
         self._pacer = ChannelPacer()
         self._posts = posts or PostPacer(300.0)  # pass the client's pacer, so retries queue there too
         self._lookups = lookups or LookupPacer()  # one client, one workspace: one Tier 3 allowance
+        self._recipients: Mapping[int, str] | None = None  # Slack user ids for one send, see addressed()
+
+    def addressed(self, recipients: Mapping[int, Recipient]) -> SlackMessenger:
+        """This messenger for one send (handlers.ports.AddressedMessenger): the recipients' user ids come
+        from the outbox's claim, not from a unit of work per person. It shares the client and the pacers;
+        the ids live only as long as the send, as a person's id may name someone else once they are forgotten."""
+        one_send = copy.copy(self)
+        one_send._recipients = {person: r.external_id for person, r in recipients.items() if r.platform == "slack"}
+        return one_send
 
     async def send(self, message: OutgoingMessage) -> str | None:
         unknown: list[str] = []  # filled by NoteUnknownOutcomes while this send runs
@@ -555,6 +565,10 @@ class SlackMessenger:
         return response["channel"]["id"]
 
     async def _user_id(self, person_id: int | None) -> str:
+        if self._recipients is not None:  # the claim read everyone who still exists
+            if person_id is None or person_id not in self._recipients:
+                raise RecipientUnreachable(f"person {person_id} no longer exists")
+            return self._recipients[person_id]
         async with self._uow() as uow:
             person = await uow.people.get(person_id) if person_id is not None else None
         if person is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from handlers.errors import RecipientUnreachable, TransientSendError
 from handlers.messages import OutgoingMessage
 from handlers.models import MessageKind
-from handlers.ports import Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
+from handlers.ports import Claimed, Clock, Messenger, OutboxRecord, UnitOfWork, UnitOfWorkFactory
 from nudges.charts import drawn
 
 log = logging.getLogger(__name__)
@@ -126,22 +127,35 @@ class OutboxDispatcher:
 
     async def dispatch_due(self) -> int:
         """Send everything due now, up to ``concurrency`` rows at a time, at most ``batch`` rows per
-        drain; returns how many rows were handled. Each worker claims one row at a time, so every
-        row is still claimed once (row locks and leases), whatever the concurrency."""
-        handled = 0
-        exhausted = False  # one claim found nothing due: the others need not ask again (benchmark: they did)
+        drain; returns how many rows were handled. A claim takes as many rows as senders are free, so
+        no claimed row waits for a sender while its lease runs, and a claim that finds fewer rows than
+        it asked for ends the drain (no claim that finds nothing, most of the time). Every row is still
+        claimed once (row locks and leases), whatever the concurrency."""
+        handled = 0  # rows claimed in this drain
+        busy = 0  # senders with a row of their own
+        exhausted = False  # a claim found fewer rows than it asked for: nothing more is due now
+        ready: deque[tuple[Claimed, Turn]] = deque()  # claimed for the senders that wait for a row
 
-        def is_exhausted() -> bool:
-            return exhausted
+        async def next_row() -> tuple[Claimed, Turn] | None:
+            nonlocal handled, exhausted
+            async with self._claiming:  # one claim at a time, so each recipient's turns follow the claim order
+                if not ready and not exhausted and not self._stopping:
+                    wanted = min(self._concurrency - busy, self._batch - handled)
+                    claims = await self._claim(wanted) if wanted > 0 else []
+                    handled += len(claims)
+                    exhausted = len(claims) < wanted or handled >= self._batch
+                    ready.extend((claim, self._turns.join(claim.record.channel or f"person:{claim.record.person_id}"))
+                                 for claim in claims)
+                return ready.popleft() if ready else None
 
         async def worker() -> None:
-            nonlocal handled, exhausted
-            while handled < self._batch and not self._stopping and not exhausted:
-                handled += 1  # take the slot before awaiting, so the workers never exceed the batch
-                if not await self._dispatch_one(is_exhausted):
-                    handled -= 1
-                    exhausted = True
-                    return
+            nonlocal busy
+            while (taken := await next_row()) is not None:
+                busy += 1
+                try:
+                    await self._send_in_turn(*taken)
+                finally:
+                    busy -= 1
 
         async with self._lock:
             # Let every worker finish its send before the drain ends, even when one of them failed.
@@ -151,30 +165,29 @@ class OutboxDispatcher:
                 raise outcome
         return handled
 
-    async def _dispatch_one(self, exhausted: Callable[[], bool] = lambda: False) -> bool:
+    async def _claim(self, limit: int) -> list[Claimed]:
         # Claim and commit first, send outside any transaction, then record the result: a slow
         # platform never holds a database lock, and a crash mid-send only delays the row.
-        async with self._claiming:  # one claim at a time, so each recipient's turns follow the claim order
-            if exhausted():  # another worker of this drain just found nothing due
-                return False
-            now = self._clock.now()
-            async with self._uow() as uow:
-                rows = await uow.outbox.claim_due(now, 1, lease_until=now + self._lease)
-                # Exactly once: note the attempt before sending. An earlier attempt with no recorded
-                # outcome (its sender was killed, or the platform timed out) may have arrived after all.
-                in_doubt_since = await uow.outbox.begin_attempt(rows[0].id, now) if rows else None
-            if not rows:
-                return False
-            row = rows[0]
-            turn = self._turns.join(row.channel or f"person:{row.person_id}")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            # Exactly once: the claim notes the attempt before sending. An earlier attempt with no
+            # recorded outcome (its sender was killed, or the platform timed out) may have arrived after all.
+            return await uow.outbox.claim_for_sending(now, limit, lease_until=now + self._lease)
+
+    async def _send_in_turn(self, claim: Claimed, turn: Turn) -> None:
         try:
             await turn.wait()
-            await self._deliver(row, in_doubt_since)
+            await self._deliver(claim.record, claim.in_doubt_since, self._messenger_for(claim))
         finally:
             turn.done()
-        return True
 
-    async def _deliver(self, row: OutboxRecord, in_doubt_since: datetime | None) -> None:
+    def _messenger_for(self, claim: Claimed) -> Messenger:
+        """The messenger with this claim's recipients, when it takes them (handlers.ports.AddressedMessenger):
+        then the send looks nobody up. Only for this send: a person's id may name someone else later."""
+        addressed = getattr(self._messenger, "addressed", None)
+        return addressed(claim.recipients) if addressed is not None else self._messenger
+
+    async def _deliver(self, row: OutboxRecord, in_doubt_since: datetime | None, messenger: Messenger) -> None:
         if in_doubt_since is None and await self._postponed(row):  # in doubt: it may have arrived already
             return
         message = replace(OutgoingMessage.from_payload(row.payload), delivery_key=f"outbox-{row.id}")
@@ -183,8 +196,8 @@ class OutboxDispatcher:
             message = await drawn(message)  # a stored Chart becomes a picture for this attempt only
             earlier = None
             if in_doubt_since is not None:
-                earlier, settled = await self._delivered_earlier(row, message, in_doubt_since)
-            platform_id = earlier if earlier is not None else await self._messenger.send(message)
+                earlier, settled = await self._delivered_earlier(row, message, in_doubt_since, messenger)
+            platform_id = earlier if earlier is not None else await messenger.send(message)
         except RecipientUnreachable as error:
             log.warning("outbox %s (%s): recipient unreachable: %s", row.id, row.kind, error)
             failed_at = self._clock.now()
@@ -231,14 +244,14 @@ class OutboxDispatcher:
             await hook(uow, Delivery(row.id, MessageKind(row.kind), row.person_id, row.channel, row.question_id,
                                      platform_ref, at))
 
-    async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime
-                                 ) -> tuple[str | None, bool]:
+    async def _delivered_earlier(self, row: OutboxRecord, message: OutgoingMessage, since: datetime,
+                                 messenger: Messenger) -> tuple[str | None, bool]:
         """Ask the platform whether the in-doubt attempt arrived: its id if so, and whether the
         platform told us (settled). Platforms that cannot tell (no DeliveryLookup) get the message
         again. A look-up that fails is repeated with backoff (honouring Retry-After) for at most
         ``lookup_seconds``; then the message is sent anyway: a possible duplicate, never a loss. A
         failed look-up is no failed delivery: it counts toward no attempt."""
-        lookup = getattr(self._messenger, "find_delivered", None)
+        lookup = getattr(messenger, "find_delivered", None)
         if lookup is None:
             log.warning("outbox %s (%s): an earlier attempt may have arrived; sending again", row.id, row.kind)
             return None, False

@@ -5,19 +5,50 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import OutgoingMessage
 from handlers.models import OutboxStatus
-from handlers.ports import MentionsForgotten, TextBacklog
+from handlers.ports import Claimed, MentionsForgotten, TextBacklog
 from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates, text_backlog
-from storage.repositories.people import people_of_workspace
+from storage.repositories.people import people_of_workspace, recipients_of
 from storage.repositories.questions import questions_of_workspace
 from storage.tables import OutboxMessage, ProcessedEvent
+
+
+@dataclass(slots=True)
+class _ClaimedRow:
+    """An outbox row as claimed (handlers.ports.OutboxRecord), read without the ORM."""
+
+    id: int
+    dedupe_key: str
+    person_id: int | None
+    channel: str | None
+    kind: str
+    period: str
+    payload: dict[str, Any]
+    question_id: int | None
+    status: str
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    text_redacted_at: datetime | None
+    attempt_started_at: datetime | None
+    text_variant: int | None
+
+
+def _people_addressed(rows: Sequence[_ClaimedRow]) -> set[int]:
+    people = {row.person_id for row in rows if row.person_id is not None}
+    for row in rows:
+        people.update(row.payload.get("participants", ()))
+    return people
 
 
 class SqlOutboxRepository:
@@ -83,6 +114,66 @@ class SqlOutboxRepository:
                 row.due_at = lease_until
             await self._session.flush()
         return rows
+
+    async def claim_for_sending(self, now: datetime, limit: int, *, lease_until: datetime) -> list[Claimed]:
+        """See handlers.ports.OutboxRepository. In Core (no identity map, no flush), in the caller's
+        transaction: on PostgreSQL one statement claims, leases and marks the rows, on SQLite two (its
+        RETURNING cannot show the marker as it was); then one reads the recipients."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            rows = await self._claim_in_one(now, limit, lease_until)
+        else:
+            rows = await self._claim_in_two(now, limit, lease_until)
+        if not rows:
+            return []
+        recipients = await recipients_of(self._session, _people_addressed([record for record, _ in rows]))
+        claimed = []
+        for record, in_doubt_since in rows:
+            addressed = {record.person_id, *record.payload.get("participants", ())} - {None}
+            claimed.append(Claimed(record, in_doubt_since,
+                                   {pid: recipients[pid] for pid in addressed if pid in recipients}))
+        return claimed
+
+    @staticmethod
+    def _due(now: datetime, limit: int, *columns: Any) -> Any:
+        outbox = OutboxMessage.__table__
+        return (select(*columns)
+                .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.due_at <= now)
+                .order_by(outbox.c.due_at, outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True))
+
+    async def _claim_in_one(self, now: datetime, limit: int, lease_until: datetime
+                            ) -> list[tuple[_ClaimedRow, datetime | None]]:
+        outbox = OutboxMessage.__table__
+        due = self._due(now, limit, outbox.c.id, outbox.c.due_at.label("was_due"),
+                        outbox.c.attempt_started_at.label("earlier")).subquery("claimed")
+        result = await self._session.execute(
+            update(outbox).where(outbox.c.id == due.c.id)
+            .values(due_at=lease_until,
+                    attempt_started_at=func.coalesce(due.c.earlier, literal(now, outbox.c.attempt_started_at.type)))
+            .returning(*outbox.c, due.c.was_due, due.c.earlier))
+        rows = sorted(result.all(), key=lambda row: (row.was_due, row.id))  # RETURNING keeps no order
+        return [(_ClaimedRow(*row[:len(outbox.c)]), row.earlier) for row in rows]
+
+    async def _claim_in_two(self, now: datetime, limit: int, lease_until: datetime
+                            ) -> list[tuple[_ClaimedRow, datetime | None]]:
+        outbox = OutboxMessage.__table__
+        rows = (await self._session.execute(self._due(now, limit, outbox))).all()
+        if not rows:
+            return []
+        await self._session.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([row.id for row in rows]))
+            .values(due_at=lease_until,
+                    attempt_started_at=func.coalesce(outbox.c.attempt_started_at,
+                                                     literal(now, outbox.c.attempt_started_at.type))))
+        claimed = []
+        for row in rows:
+            record = _ClaimedRow(*row)
+            in_doubt_since, record.due_at = record.attempt_started_at, lease_until
+            record.attempt_started_at = in_doubt_since or now
+            claimed.append((record, in_doubt_since))
+        return claimed
 
     async def begin_attempt(self, row_id: int, now: datetime) -> datetime | None:
         """Note that a send of this row is starting. Returns when an earlier attempt whose outcome
@@ -273,12 +364,15 @@ class SqlOutboxRepository:
     # ------------------------------------------------------------ after a delivery attempt
 
     async def mark_sent(self, row_id: int, now: datetime) -> None:
-        row = await self._row(row_id)
-        row.status = OutboxStatus.SENT.value
-        row.sent_at = now
-        row.attempts += 1
-        row.attempt_started_at = None
-        await self._session.flush()
+        # One Core statement, no read first: every delivery ends here (the ORM's get and flush cost a
+        # round trip and most of the CPU). The row is not loaded in this session, so nothing goes stale.
+        outbox = OutboxMessage.__table__
+        result = await self._session.execute(
+            update(outbox).where(outbox.c.id == row_id)
+            .values(status=OutboxStatus.SENT.value, sent_at=now, attempts=outbox.c.attempts + 1,
+                    attempt_started_at=None))
+        if not affected(result):
+            raise LookupError(f"outbox row {row_id} does not exist")
 
     async def mark_failed(self, row_id: int, error: str, now: datetime, retry_at: datetime | None, *,
                           outcome_unknown: bool = True) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.ports import Recipient
 from storage.repositories._sql import affected, count_rows, insert_ignoring_duplicates
 from storage.tables import ExpertTopic, OutboxMessage, Person, Workspace
 
@@ -15,6 +16,19 @@ from storage.tables import ExpertTopic, OutboxMessage, Person, Workspace
 def people_of_workspace(workspace_id: int) -> Select[tuple[int]]:
     """The ids of a workspace's people, as a subquery (erasing a workspace: handlers.workspace_erasure)."""
     return select(Person.id).where(Person.workspace_id == workspace_id)
+
+
+async def recipients_of(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, Recipient]:
+    """Those of these people who exist, as their platform knows them, in one query (the outbox's claim)."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    people, workspaces = Person.__table__, Workspace.__table__
+    rows = await session.execute(
+        select(people.c.id, people.c.external_id, workspaces.c.platform)
+        .join(workspaces, workspaces.c.id == people.c.workspace_id)
+        .where(people.c.id.in_(ids)))
+    return {row.id: Recipient(row.platform, row.external_id) for row in rows}
 
 
 class SqlWorkspaceRepository:
