@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platforms import Route
 from bot.settings import Settings
-from bot.slack.install_pages import install_pages
+from bot.slack.install_pages import InstallFlow, install_pages
 from bot.slack.installations import (
     RecipientTokens,
     SqlInstallationStore,
@@ -93,7 +93,8 @@ def slack_oauth(settings: Settings, uow: UnitOfWorkFactory, catalog: TextCatalog
         state_expiration_seconds=STATE_SECONDS, token_rotation_expiration_minutes=ROTATION_MINUTES, logger=log,
         callback_options=install_pages(catalog, settings.default_language, install_url(settings.slack_redirect_uri)))
     oauth_settings.authorize = authorize
-    flow = AsyncOAuthFlow(client=client, logger=log, settings=oauth_settings)
+    flow = InstallFlow(client=client, logger=log, settings=oauth_settings, catalog=catalog,
+                       default_locale=settings.default_language)
     tokens = WorkspaceTokens(store)
     return SlackOAuth(store, flow, authorize, tokens, RecipientTokens(uow, tokens))
 

@@ -144,6 +144,10 @@ async def test_install_page_links_to_slack_with_our_scopes_and_a_state_cookie(bo
     assert cookie.startswith(f"slack-app-oauth-state={state}")
     assert "Secure" in cookie and "HttpOnly" in cookie
     assert bot.rows("SELECT count(*) FROM slack_oauth_states") == [(1,)]
+    async with bot.session.get(f"{bot.url}/slack/install", allow_redirects=False) as response:
+        page = html.unescape(await response.text())
+    for locale in ("nl", "en"):  # our page, in both languages, not bolt's English one
+        assert all(load_catalog().text(locale, key) in page for key in ("install.intro", "install.add"))
 
 
 async def test_install_through_the_redirect_stores_the_workspace_and_its_token_encrypted(bot):
