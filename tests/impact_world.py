@@ -75,8 +75,9 @@ class Organisation:
 def generate(*, people: int, start: datetime, end: datetime, planted: Planted, seed: int = 17,
              workspace_id: int = 1, first_person_id: int = 1, first_question_id: int = 1,
              first_row_id: int = 1, external_id: str = "T1") -> Organisation:
-    """An organisation of ``people`` asking between ``start`` and ``end``; nothing after ``end``."""
-    rng = random.Random(seed)
+    """An organisation of ``people`` asking between ``start`` and ``end``; nothing after ``end``. Each person's
+    questions come from a random stream of their own, so a later ``end`` (a test run later in the day) adds to
+    each person's last questions and leaves everyone else's as they were."""
     ids = list(range(first_person_id, first_person_id + people))
     rows: dict[str, list[dict[str, Any]]] = {"workspaces": [], "people": [], "questions": [], "signals": [],
                                               "outbox": []}
@@ -89,6 +90,7 @@ def generate(*, people: int, start: datetime, end: datetime, planted: Planted, s
                                "created_at": start - timedelta(days=30)})
     next_question, next_row = first_question_id, first_row_id
     for asker in ids:
+        rng = random.Random(f"{seed}:{asker}")
         rotation = {MessageKind.NUDGE_CURT: 0, MessageKind.NUDGE_CONFIRMATION: 0}
         moment = start + timedelta(days=rng.uniform(0, 20))
         while moment < end:
